@@ -78,3 +78,11 @@ class InternalError : public std::logic_error {
       throw ::crema::InternalError(                                                 \
           ::crema::str_cat("internal error: ", #cond, " at ", __FILE__, ":", __LINE__)); \
   } while (0)
+
+namespace crema {
+
+/// Rethrows the exception being handled with `prefix` prepended to its message, keeping its
+/// type (so the CLI's exit code stays right). Call only inside a catch block.
+[[noreturn]] void rethrow_with_context(const std::string& prefix);
+
+}  // namespace crema

@@ -1,0 +1,223 @@
+// crema train / test / time.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
+#include "core/net.h"
+#include "core/solver.h"
+#include "tools/commands.h"
+
+namespace crema::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop.exchange(true)) {
+    // A second signal: the user insists; leave now with the default action.
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+}
+
+std::string mb(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MB", bytes / 1048576.0);
+  return buf;
+}
+
+template <class T>
+void print_memory(const Net<T>& net, const char* what) {
+  std::printf("%s net '%s': %zu layers, %zu blobs, parameters %s, activations %s\n", what,
+              net.name().c_str(), net.layers().size(), net.blobs().size(),
+              mb(net.param_bytes()).c_str(), mb(net.activation_bytes()).c_str());
+}
+
+Phase parse_phase(const std::string& s) {
+  if (s == "TRAIN" || s == "train") return TRAIN;
+  if (s == "TEST" || s == "test") return TEST;
+  throw ConfigError(str_cat("--phase must be TRAIN or TEST, got '", s, "'"));
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+void add_device_options(CLI::App* cmd, DeviceOptions* opt) {
+  cmd->add_option("--gpu", opt->gpu, "GPU id to run on (e.g. 0); default: the CPU");
+  cmd->add_option("--threads", opt->threads, "CPU threads (0 = all cores)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+Context make_context(const DeviceOptions& opt) {
+  if (!opt.gpu.empty()) {
+    throw DeviceError(str_cat("--gpu ", opt.gpu,
+                              ": this build of Crema has no CUDA support (configured with "
+                              "CREMA_CUDA=OFF or without nvcc); run on the CPU by leaving out "
+                              "--gpu, or rebuild with -DCREMA_CUDA=ON"));
+  }
+  return Context::cpu(opt.threads);
+}
+
+std::vector<std::pair<std::string, std::string>> parse_assignments(
+    const std::vector<std::string>& items, const char* option) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& it : items) {
+    const size_t eq = it.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == it.size())
+      throw ConfigError(str_cat(option, " expects blob=file.npy, got '", it, "'"));
+    out.emplace_back(it.substr(0, eq), it.substr(eq + 1));
+  }
+  return out;
+}
+
+void register_train(CLI::App& app) {
+  struct Opts {
+    std::string solver, weights, snapshot;
+    DeviceOptions dev;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = app.add_subcommand("train", "Train a net with a solver prototxt");
+  cmd->add_option("--solver", o->solver, "Solver prototxt")->required();
+  auto* w = cmd->add_option("--weights", o->weights,
+                            "Initial weights (.caffemodel), comma-separated; layers whose shapes "
+                            "differ are skipped and reported (fine-tuning)");
+  cmd->add_option("--snapshot", o->snapshot, "Resume from a .solverstate")->excludes(w);
+  add_device_options(cmd, &o->dev);
+  cmd->callback([o] {
+    Context ctx = make_context(o->dev);
+    SolverParameter sp;
+    read_text_proto(o->solver, &sp);
+    if (sp.has_solver_mode() && sp.solver_mode() == SolverParameter::GPU && o->dev.gpu.empty())
+      std::printf("note: the solver asks for solver_mode: GPU; training on the CPU (pass --gpu N "
+                  "to use a GPU)\n");
+    if (sp.threads() > 0 && o->dev.threads == 0) ctx = Context::cpu(sp.threads());
+    Solver<float> solver(sp, ctx, o->solver);
+    std::printf("device: CPU, %d thread(s); seed %llu\n", ctx.threads,
+                static_cast<unsigned long long>(ctx.seed));
+    print_memory(solver.net(), "train");
+    for (size_t i = 0; i < solver.test_nets().size(); ++i) print_memory(*solver.test_nets()[i], "test");
+    for (const auto& wf : split_commas(o->weights)) {
+      const WeightsReport r = solver.net().copy_trained_layers_from(wf, false);
+      std::printf("weights %s: %s\n", wf.c_str(), r.summary().c_str());
+    }
+    if (!o->snapshot.empty()) solver.restore(o->snapshot);
+    std::signal(SIGINT, on_stop_signal);
+    std::signal(SIGTERM, on_stop_signal);
+    solver.set_stop_flag(&g_stop);
+    solver.solve();
+  });
+}
+
+void register_test(CLI::App& app) {
+  struct Opts {
+    std::string model, weights, phase = "TEST";
+    int iterations = 50;
+    DeviceOptions dev;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = app.add_subcommand("test", "Score a trained model: mean of each output blob");
+  cmd->add_option("--model", o->model, "Net prototxt")->required();
+  cmd->add_option("--weights", o->weights, "Trained weights (.caffemodel)")->required();
+  cmd->add_option("--iterations", o->iterations, "Number of batches")->check(CLI::PositiveNumber);
+  cmd->add_option("--phase", o->phase, "TRAIN or TEST");
+  add_device_options(cmd, &o->dev);
+  cmd->callback([o] {
+    Context ctx = make_context(o->dev);
+    Net<float> net(o->model, ctx, parse_phase(o->phase));
+    print_memory(net, "test");
+    net.copy_trained_layers_from(o->weights, true);
+    const auto& outs = net.output_blob_indices();
+    std::vector<double> sums(outs.size(), 0.0);
+    double loss_sum = 0;
+    for (int it = 0; it < o->iterations; ++it) {
+      loss_sum += net.forward();
+      std::string line = str_cat("batch ", it + 1, "/", o->iterations, ":");
+      for (size_t j = 0; j < outs.size(); ++j) {
+        const Tensor<float>& b = *net.blobs()[outs[j]];
+        double s = 0;
+        for (int64_t e = 0; e < b.count(); ++e) s += b.cpu_data()[e];
+        const double mean = b.count() ? s / b.count() : 0.0;
+        sums[j] += mean;
+        line += str_cat(" ", net.blob_names()[outs[j]], "=", mean);
+      }
+      if ((it + 1) % 10 == 0 || it + 1 == o->iterations) std::printf("%s\n", line.c_str());
+    }
+    for (size_t j = 0; j < outs.size(); ++j)
+      std::printf("%s = %.6g\n", net.blob_names()[outs[j]].c_str(), sums[j] / o->iterations);
+    std::printf("loss = %.6g\n", loss_sum / o->iterations);
+  });
+}
+
+void register_time(CLI::App& app) {
+  struct Opts {
+    std::string model, phase = "TRAIN";
+    int iterations = 50;
+    DeviceOptions dev;
+  };
+  auto o = std::make_shared<Opts>();
+  CLI::App* cmd = app.add_subcommand("time", "Time each layer's forward and backward pass");
+  cmd->add_option("--model", o->model, "Net prototxt")->required();
+  cmd->add_option("--iterations", o->iterations, "Timed iterations")->check(CLI::PositiveNumber);
+  cmd->add_option("--phase", o->phase, "TRAIN or TEST");
+  add_device_options(cmd, &o->dev);
+  cmd->callback([o] {
+    Context ctx = make_context(o->dev);
+    NetParameter np;
+    TextLocations where;
+    read_text_proto(o->model, &np, &where);
+    np.set_force_backward(true);  // time every layer's backward, as Caffe's `time` does
+    NetState state;
+    state.set_phase(parse_phase(o->phase));
+    Net<float> net(np, ctx, state, &where);
+    print_memory(net, "timed");
+    const size_t n = net.layers().size();
+    std::vector<double> fwd(n, 0), bwd(n, 0);
+    using clock = std::chrono::steady_clock;
+    auto ms = [](clock::time_point a, clock::time_point b) {
+      return std::chrono::duration<double, std::milli>(b - a).count();
+    };
+    net.forward_backward();  // warm-up
+    const auto t0 = clock::now();
+    for (int it = 0; it < o->iterations; ++it) {
+      for (size_t i = 0; i < n; ++i) {
+        const auto a = clock::now();
+        net.layers()[i]->forward(ctx, net.bottom_vecs()[i], net.top_vecs()[i]);
+        fwd[i] += ms(a, clock::now());
+      }
+      for (size_t i = n; i-- > 0;) {
+        if (!net.layer_need_backward(static_cast<int>(i))) continue;
+        const auto a = clock::now();
+        net.layers()[i]->backward(ctx, net.top_vecs()[i],
+                                  net.bottom_need_backward(static_cast<int>(i)),
+                                  net.bottom_vecs()[i]);
+        bwd[i] += ms(a, clock::now());
+      }
+    }
+    const double total = ms(t0, clock::now());
+    std::printf("%-28s %-18s %12s %12s\n", "layer", "type", "forward ms", "backward ms");
+    double tf = 0, tb = 0;
+    for (size_t i = 0; i < n; ++i) {
+      std::printf("%-28s %-18s %12.4f %12.4f\n", net.layer_names()[i].c_str(),
+                  net.layers()[i]->type(), fwd[i] / o->iterations, bwd[i] / o->iterations);
+      tf += fwd[i], tb += bwd[i];
+    }
+    std::printf("%-47s %12.4f %12.4f\n", "total per iteration", tf / o->iterations,
+                tb / o->iterations);
+    std::printf("forward-backward: %.4f ms per iteration over %d iterations (%.1f it/s)\n",
+                total / o->iterations, o->iterations, 1000.0 * o->iterations / total);
+  });
+}
+
+}  // namespace crema::cli

@@ -1,0 +1,36 @@
+/// The `crema` CLI's subcommands: each registers its options and a runner on the CLI11 app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+#include "core/context.h"
+
+namespace crema::cli {
+
+/// Options every compute subcommand takes.
+struct DeviceOptions {
+  std::string gpu;  ///< "" = CPU; "0" or "0,1"
+  int threads = 0;  ///< CPU threads, 0 = all cores
+};
+
+void add_device_options(CLI::App* cmd, DeviceOptions* opt);
+/// Builds the Context for the options; `--gpu` on a build or machine without CUDA is an error.
+Context make_context(const DeviceOptions& opt);
+
+void register_train(CLI::App& app);
+void register_test(CLI::App& app);
+void register_time(CLI::App& app);
+void register_forward(CLI::App& app);
+void register_weights(CLI::App& app);
+void register_convert(CLI::App& app);
+void register_device_query(CLI::App& app);
+void register_layers(CLI::App& app);
+
+/// Parses "name=path" pairs.
+std::vector<std::pair<std::string, std::string>> parse_assignments(
+    const std::vector<std::string>& items, const char* option);
+
+}  // namespace crema::cli
