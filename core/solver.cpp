@@ -246,14 +246,14 @@ void Solver<T>::apply_update() {
   a.l1 = param_.regularization_type() == "L1";
   const double t = iter_ + 1.0;
   if (kind == Kind::kAdam || kind == Kind::kAdamW) {
-    a.momentum = param_.has_momentum() ? param_.momentum() : 0.9f;
-    a.adam_correction = static_cast<float>(std::sqrt(1 - std::pow(a.momentum2, t)) /
+    a.momentum = param_.has_momentum() ? param_.momentum() : 0.9;
+    a.adam_correction = (std::sqrt(1 - std::pow(a.momentum2, t)) /
                                            (1 - std::pow(a.momentum, t)));
   }
-  if (kind == Kind::kAdaDelta && !param_.has_momentum()) a.momentum = 0.95f;
+  if (kind == Kind::kAdaDelta && !param_.has_momentum()) a.momentum = 0.95;
   for (size_t k = 0; k < params.size(); ++k) {
     if (lrs[k] == 0) continue;  // frozen
-    a.rate = static_cast<float>(rate * lrs[k]);
+    a.rate = rate * lrs[k];
     a.decay = param_.weight_decay() * decays[k];
     T* w = params[k]->mutable_cpu_data();
     const T* g = params[k]->cpu_diff();

@@ -11,14 +11,14 @@ namespace crema::kernels {
 
 /// Hyper-parameters of one update step for one parameter blob.
 struct UpdateArgs {
-  float rate;       ///< global learning rate x lr_mult
-  float momentum;   ///< SGD/Nesterov momentum, AdaDelta decay, Adam beta1
-  float momentum2;  ///< Adam beta2
-  float rms_decay;  ///< RMSProp decay
-  float delta;      ///< epsilon
-  float decay;      ///< weight_decay x decay_mult
+  double rate;      ///< global learning rate x lr_mult
+  double momentum;  ///< SGD/Nesterov momentum, AdaDelta decay, Adam beta1
+  double momentum2; ///< Adam beta2
+  double rms_decay; ///< RMSProp decay
+  double delta;     ///< epsilon
+  double decay;     ///< weight_decay x decay_mult
   bool l1;          ///< L1 instead of L2 regularization (coupled solvers)
-  float adam_correction;  ///< sqrt(1 - beta2^t) / (1 - beta1^t)
+  double adam_correction;  ///< sqrt(1 - beta2^t) / (1 - beta1^t)
 };
 
 /// Adds the coupled weight-decay term to g.

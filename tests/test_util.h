@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <memory>
 #include <random>
 #include <string>
@@ -15,6 +16,12 @@
 #include "ops/registry.h"
 
 namespace crema::test {
+
+/// The shared data folder: $CREMA_SHARED_DATA, else ../shared/data beside the source tree.
+inline std::string shared_data_dir() {
+  if (const char* env = std::getenv("CREMA_SHARED_DATA")) return env;
+  return std::string(CREMA_SOURCE_DIR) + "/../shared/data";
+}
 
 inline LayerParameter parse_layer(const std::string& text) {
   LayerParameter p;

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Builds the suite with AddressSanitizer + UndefinedBehaviorSanitizer and runs the unit tests
+# (kernel bodies run on the CPU, so this checks their index math too).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCREMA_SANITIZE=ON -DCREMA_BUILD_BENCHMARKS=OFF
+cmake --build build-asan -j2
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build-asan -j2 -L unit --output-on-failure

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs Crema's build and test dependencies from Debian's packages (run as root).
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential cmake ccache pkg-config \
+  libprotobuf-dev protobuf-compiler \
+  libopenblas-dev liblmdb-dev lmdb-utils zlib1g-dev \
+  libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev \
+  libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
+  dataset-fashion-mnist > /dev/null
+echo "dependencies installed"
