@@ -6,6 +6,10 @@
 #include <map>
 
 // LAYER HEADERS (alphabetical)
+#include "ops/accuracy_layer.h"
+#include "ops/euclidean_loss_layer.h"
+#include "ops/softmax_layer.h"
+#include "ops/softmax_loss_layer.h"
 
 namespace crema {
 namespace {
@@ -22,6 +26,10 @@ template <class T>
 const std::map<std::string, Factory<T>>& table() {
   static const std::map<std::string, Factory<T>> t = {
       // LAYER TABLE (alphabetical): {"Type", make<T, TypeLayer>},
+      {"Accuracy", make<T, AccuracyLayer>},
+      {"EuclideanLoss", make<T, EuclideanLossLayer>},
+      {"Softmax", make<T, SoftmaxLayer>},
+      {"SoftmaxWithLoss", make<T, SoftmaxWithLossLayer>},
   };
   return t;
 }

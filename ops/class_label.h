@@ -1,0 +1,37 @@
+/// Host-side report of bad class labels found by the label-consuming kernels (see
+/// cuda_kernels/class_label.h), shared by SoftmaxWithLoss and Accuracy.
+#pragma once
+
+#include <cstdint>
+#include <iomanip>
+#include <limits>
+#include <sstream>
+#include <string>
+
+#include "core/error.h"
+#include "cuda_kernels/class_label.h"
+
+namespace crema {
+
+/// Throws DataError naming the first position whose decoded label (state[i]) is
+/// kLabelInvalid, with its value; `axis` and `classes` describe the class axis of bottom 0.
+template <class T>
+void check_class_labels(const T* state, const T* label, int64_t n, int64_t classes, int axis,
+                        bool has_ignore_label, int ignore_label) {
+  for (int64_t i = 0; i < n; ++i) {
+    if (state[i] != static_cast<T>(kernels::kLabelInvalid)) continue;
+    const T v = label[i];
+    std::ostringstream value;
+    value << std::setprecision(std::numeric_limits<T>::max_digits10) << v;
+    const bool in_range = v >= T(0) && v < static_cast<T>(classes);
+    const std::string what =
+        in_range ? std::string(" is not an integer") : str_cat(" is outside [0, ", classes, ")");
+    std::string msg = str_cat("label ", value.str(), " at position ", i, what,
+                              "; labels must be integer class indices for the ", classes,
+                              " classes along axis ", axis, " of bottom 0");
+    if (has_ignore_label) msg += str_cat(", or the ignore_label ", ignore_label);
+    throw DataError(msg);
+  }
+}
+
+}  // namespace crema

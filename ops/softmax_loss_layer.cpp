@@ -1,0 +1,113 @@
+#include "ops/softmax_loss_layer.h"
+
+#include <algorithm>
+
+#include "core/parallel.h"
+#include "ops/class_label.h"
+#include "ops/softmax_layer.h"
+
+namespace crema {
+
+template <class T>
+void SoftmaxWithLossLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom,
+                                          const TensorVec<T>& top) {
+  const LayerParameter& p = this->layer_param();
+  if (p.loss_weight_size() == 0) this->set_loss(0, T(1));
+  CREMA_LAYER_CHECK(p.loss_weight_size() < 2 || p.loss_weight(1) == 0,
+                    "top 1 (the probabilities) has loss_weight ", p.loss_weight(1),
+                    ", but SoftmaxWithLoss does not backpropagate through it; set its "
+                    "loss_weight to 0 or feed the probabilities to a separate loss layer");
+  const LossParameter& lp = p.loss_param();
+  // Caffe: the legacy `normalize` decides only when `normalization` is not given.
+  if (!lp.has_normalization() && lp.has_normalize())
+    normalization_ = lp.normalize() ? LossParameter::VALID : LossParameter::BATCH_SIZE;
+  else
+    normalization_ = lp.normalization();
+  loss_args_.has_ignore_label = lp.has_ignore_label();
+  loss_args_.ignore_label = lp.ignore_label();
+}
+
+template <class T>
+void SoftmaxWithLossLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom,
+                                      const TensorVec<T>& top) {
+  const int axis = this->layer_param().softmax_param().axis();
+  softmax_ = softmax_view(*bottom[0], axis);
+  axis_ = axis < 0 ? axis + bottom[0]->num_axes() : axis;
+  const int64_t positions = softmax_.outer * softmax_.inner;
+  CREMA_SHAPE_CHECK(bottom[1]->count() == positions, "bottom 1 (labels) has shape ",
+                    bottom[1]->shape_string(), " but bottom 0 (scores) of shape ",
+                    bottom[0]->shape_string(), " with softmax axis ", axis_, " needs ", positions,
+                    " labels, one per position of the axes other than ", axis_,
+                    " (e.g. N*H*W labels for N x C x H x W scores and axis 1)");
+  loss_args_.outer = softmax_.outer;
+  loss_args_.channels = softmax_.channels;
+  loss_args_.inner = softmax_.inner;
+  prob_.reshape(bottom[0]->shape());
+  item_loss_.reshape({positions});
+  item_state_.reshape({positions});
+  top[0]->reshape(std::vector<int64_t>{});
+  if (top.size() > 1) top[1]->reshape(bottom[0]->shape());
+}
+
+template <class T>
+void SoftmaxWithLossLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
+                                          const TensorVec<T>& top) {
+  const T* x = bottom[0]->cpu_data();
+  const T* label = bottom[1]->cpu_data();
+  T* prob = prob_.mutable_cpu_data();
+  T* loss = item_loss_.mutable_cpu_data();
+  T* state = item_state_.mutable_cpu_data();
+  const kernels::SoftmaxArgs sa = softmax_;
+  const kernels::SoftmaxLossArgs la = loss_args_;
+  const int64_t positions = sa.outer * sa.inner;
+  parallel_for(ctx, positions, [&](int64_t i) { kernels::softmax_forward(i, sa, x, prob); });
+  parallel_for(ctx, positions,
+               [&](int64_t i) { kernels::softmax_loss_forward(i, la, prob, label, loss, state); });
+  check_class_labels(state, label, positions, la.channels, axis_, la.has_ignore_label,
+                     la.ignore_label);
+  double total = 0;
+  int64_t valid = 0;
+  for (int64_t i = 0; i < positions; ++i) {
+    total += loss[i];
+    valid += state[i] >= T(0);
+  }
+  double normalizer = 1;
+  switch (normalization_) {
+    case LossParameter::FULL:
+      normalizer = static_cast<double>(positions);
+      break;
+    case LossParameter::VALID:
+      normalizer = static_cast<double>(valid);
+      break;
+    case LossParameter::BATCH_SIZE:
+      normalizer = static_cast<double>(sa.outer);
+      break;
+    case LossParameter::NONE:
+      normalizer = 1;
+      break;
+  }
+  // As Caffe: never divide by less than 1 (e.g. every label ignored gives loss 0).
+  normalizer_ = static_cast<T>(std::max(1.0, normalizer));
+  top[0]->mutable_cpu_data()[0] = static_cast<T>(total / std::max(1.0, normalizer));
+  if (top.size() > 1) top[1]->copy_from(prob_);
+}
+
+template <class T>
+void SoftmaxWithLossLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
+                                           const std::vector<bool>& propagate_down,
+                                           const TensorVec<T>& bottom) {
+  CREMA_LAYER_CHECK(propagate_down.size() < 2 || !propagate_down[1],
+                    "cannot backpropagate to labels (bottom 1); set propagate_down: false for it");
+  if (!propagate_down[0]) return;
+  const T* prob = prob_.cpu_data();
+  const T* label = bottom[1]->cpu_data();
+  T* dx = bottom[0]->mutable_cpu_diff();
+  const T scale = top[0]->cpu_diff()[0] / normalizer_;
+  const kernels::SoftmaxLossArgs la = loss_args_;
+  parallel_for(ctx, la.outer * la.inner,
+               [&](int64_t i) { kernels::softmax_loss_backward(i, la, prob, label, scale, dx); });
+}
+
+CREMA_INSTANTIATE_CLASS(SoftmaxWithLossLayer);
+
+}  // namespace crema
