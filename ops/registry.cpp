@@ -6,6 +6,9 @@
 #include <map>
 
 // LAYER HEADERS (alphabetical)
+#include "ops/conv_layer.h"
+#include "ops/inner_product_layer.h"
+#include "ops/pooling_layer.h"
 
 namespace crema {
 namespace {
@@ -22,6 +25,9 @@ template <class T>
 const std::map<std::string, Factory<T>>& table() {
   static const std::map<std::string, Factory<T>> t = {
       // LAYER TABLE (alphabetical): {"Type", make<T, TypeLayer>},
+      {"Convolution", make<T, ConvolutionLayer>},
+      {"InnerProduct", make<T, InnerProductLayer>},
+      {"Pooling", make<T, PoolingLayer>},
   };
   return t;
 }
