@@ -7,7 +7,10 @@
 
 // LAYER HEADERS (alphabetical)
 #include "ops/accuracy_layer.h"
+#include "ops/conv_layer.h"
 #include "ops/euclidean_loss_layer.h"
+#include "ops/inner_product_layer.h"
+#include "ops/pooling_layer.h"
 #include "ops/softmax_layer.h"
 #include "ops/softmax_loss_layer.h"
 
@@ -27,7 +30,10 @@ const std::map<std::string, Factory<T>>& table() {
   static const std::map<std::string, Factory<T>> t = {
       // LAYER TABLE (alphabetical): {"Type", make<T, TypeLayer>},
       {"Accuracy", make<T, AccuracyLayer>},
+      {"Convolution", make<T, ConvolutionLayer>},
       {"EuclideanLoss", make<T, EuclideanLossLayer>},
+      {"InnerProduct", make<T, InnerProductLayer>},
+      {"Pooling", make<T, PoolingLayer>},
       {"Softmax", make<T, SoftmaxLayer>},
       {"SoftmaxWithLoss", make<T, SoftmaxWithLossLayer>},
   };

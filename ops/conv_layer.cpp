@@ -1,0 +1,222 @@
+#include "ops/conv_layer.h"
+
+#include <memory>
+#include <tuple>
+#include <utility>
+
+#include "core/blas.h"
+#include "core/parallel.h"
+
+namespace crema {
+namespace {
+
+// One spatial parameter as (h, w): either the repeated field `name` (1 value for both axes or
+// one per axis) or the 2-d pair `<stem>_h` / `<stem>_w`, as Caffe reads them.
+struct HwParam {
+  const char* name;  // repeated field, e.g. "kernel_size"
+  const char* stem;  // pair stem, e.g. "kernel" for kernel_h / kernel_w
+  const google::protobuf::RepeatedField<uint32_t>& values;
+  bool has_h, has_w;
+  uint32_t h, w;
+  bool pair_needs_both;  // kernel and stride have no default for the missing half
+};
+
+std::pair<int64_t, int64_t> read_hw(const HwParam& p, int64_t fallback, bool required) {
+  if (p.has_h || p.has_w) {
+    CREMA_LAYER_CHECK(p.values.empty(), "give either ", p.name, " or ", p.stem, "_h/", p.stem,
+                      "_w, not both");
+    CREMA_LAYER_CHECK(!p.pair_needs_both || (p.has_h && p.has_w), "set both ", p.stem, "_h and ",
+                      p.stem, "_w (only one of them was given)");
+    return {p.h, p.w};
+  }
+  CREMA_LAYER_CHECK(p.values.size() <= 2, p.name,
+                    " takes one value, or one per spatial axis (H, W); got ", p.values.size(),
+                    " values (only 2-d convolution is supported)");
+  if (p.values.empty()) {
+    CREMA_LAYER_CHECK(!required, p.name, " is required (or ", p.stem, "_h and ", p.stem, "_w)");
+    return {fallback, fallback};
+  }
+  const int64_t h = p.values.Get(0);
+  return {h, p.values.size() == 2 ? int64_t{p.values.Get(1)} : h};
+}
+
+}  // namespace
+
+template <class T>
+void ConvolutionLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom,
+                                      const TensorVec<T>& top) {
+  const ConvolutionParameter& cp = this->layer_param().convolution_param();
+  const int num_axes = bottom[0]->num_axes();
+  const int axis = cp.axis() < 0 ? cp.axis() + num_axes : cp.axis();
+  CREMA_LAYER_CHECK(axis == 1, "only axis: 1 (channels after the batch axis) is supported, got ",
+                    cp.axis());
+  CREMA_SHAPE_CHECK(num_axes == 4, "bottom 0 must be 4-d (N, C, H, W), got ",
+                    bottom[0]->shape_string(),
+                    "; Convolution supports 2-d spatial input only (no 1-d or N-d convolution)");
+
+  std::tie(kernel_h_, kernel_w_) =
+      read_hw({"kernel_size", "kernel", cp.kernel_size(), cp.has_kernel_h(), cp.has_kernel_w(),
+               cp.kernel_h(), cp.kernel_w(), true},
+              0, true);
+  std::tie(stride_h_, stride_w_) = read_hw({"stride", "stride", cp.stride(), cp.has_stride_h(),
+                                            cp.has_stride_w(), cp.stride_h(), cp.stride_w(), true},
+                                           1, false);
+  std::tie(pad_h_, pad_w_) = read_hw(
+      {"pad", "pad", cp.pad(), cp.has_pad_h(), cp.has_pad_w(), cp.pad_h(), cp.pad_w(), false}, 0,
+      false);
+  std::tie(dilation_h_, dilation_w_) =
+      read_hw({"dilation", "dilation", cp.dilation(), false, false, 0, 0, false}, 1, false);
+  CREMA_LAYER_CHECK(kernel_h_ > 0 && kernel_w_ > 0, "kernel size must be > 0, got ", kernel_h_, "x",
+                    kernel_w_);
+  CREMA_LAYER_CHECK(stride_h_ > 0 && stride_w_ > 0, "stride must be > 0, got ", stride_h_, "x",
+                    stride_w_);
+  CREMA_LAYER_CHECK(dilation_h_ > 0 && dilation_w_ > 0, "dilation must be > 0, got ", dilation_h_,
+                    "x", dilation_w_);
+  is_1x1_ = kernel_h_ == 1 && kernel_w_ == 1 && stride_h_ == 1 && stride_w_ == 1 && pad_h_ == 0 &&
+            pad_w_ == 0;
+
+  channels_ = bottom[0]->shape(1);
+  num_output_ = cp.num_output();
+  group_ = cp.group();
+  bias_term_ = cp.bias_term();
+  CREMA_SHAPE_CHECK(channels_ > 0, "bottom 0 has no channels: ", bottom[0]->shape_string());
+  CREMA_LAYER_CHECK(num_output_ > 0, "num_output must be > 0, got ", num_output_,
+                    "; set convolution_param { num_output: ... }");
+  CREMA_LAYER_CHECK(group_ > 0, "group must be > 0, got ", group_);
+  CREMA_LAYER_CHECK(channels_ % group_ == 0, "group ", group_,
+                    " must divide the input channels, got ", channels_, " channels (bottom ",
+                    bottom[0]->shape_string(), ")");
+  CREMA_LAYER_CHECK(num_output_ % group_ == 0, "group ", group_, " must divide num_output ",
+                    num_output_);
+
+  this->blobs_.clear();
+  this->blobs_.push_back(std::make_shared<Tensor<T>>(
+      std::vector<int64_t>{num_output_, channels_ / group_, kernel_h_, kernel_w_}));
+  this->fill_blob(ctx, cp.weight_filler(), 0);
+  if (bias_term_) {
+    this->blobs_.push_back(std::make_shared<Tensor<T>>(std::vector<int64_t>{num_output_}));
+    this->fill_blob(ctx, cp.bias_filler(), 1);
+  }
+}
+
+template <class T>
+void ConvolutionLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom,
+                                  const TensorVec<T>& top) {
+  const Tensor<T>& b0 = *bottom[0];
+  CREMA_SHAPE_CHECK(b0.num_axes() == 4, "bottom 0 must be 4-d (N, C, H, W), got ",
+                    b0.shape_string());
+  CREMA_SHAPE_CHECK(b0.shape(1) == channels_, "bottom 0 has ", b0.shape(1),
+                    " channels but the weights were set up for ", channels_, " (shape ",
+                    b0.shape_string(), ")");
+  for (size_t i = 0; i < bottom.size(); ++i) {
+    CREMA_SHAPE_CHECK(bottom[i]->shape() == b0.shape(),
+                      "all bottoms must have the same shape: ", "bottom 0 is ", b0.shape_string(),
+                      ", bottom ", i, " is ", bottom[i]->shape_string());
+    CREMA_LAYER_CHECK(top[i] != bottom[i], "cannot run in place (top ", i, " is bottom ", i,
+                      "); give the top its own name");
+  }
+  const int64_t height = b0.shape(2), width = b0.shape(3);
+  const int64_t ext_h = dilation_h_ * (kernel_h_ - 1) + 1;
+  const int64_t ext_w = dilation_w_ * (kernel_w_ - 1) + 1;
+  CREMA_SHAPE_CHECK(height + 2 * pad_h_ >= ext_h && width + 2 * pad_w_ >= ext_w, "input HxW ",
+                    height, "x", width, " too small for kernel ", kernel_h_, "x", kernel_w_,
+                    " (dilated extent ", ext_h, "x", ext_w, ") with pad ", pad_h_, "x", pad_w_,
+                    "; need H + 2 * pad >= dilation * (kernel - 1) + 1");
+  const int64_t out_h = (height + 2 * pad_h_ - ext_h) / stride_h_ + 1;
+  const int64_t out_w = (width + 2 * pad_w_ - ext_w) / stride_w_ + 1;
+  for (auto* t : top) t->reshape({b0.shape(0), num_output_, out_h, out_w});
+  args_ = {channels_, height,    width,       kernel_h_,   kernel_w_, pad_h_, pad_w_,
+           stride_h_, stride_w_, dilation_h_, dilation_w_, out_h,     out_w};
+  if (!is_1x1_) col_buffer_.reshape({channels_ * kernel_h_ * kernel_w_, out_h * out_w});
+  if (bias_term_) {
+    bias_multiplier_.reshape({out_h * out_w});
+    bias_multiplier_.set_data(T(1));
+  }
+}
+
+template <class T>
+const T* ConvolutionLayer<T>::im2col(Context& ctx, const T* im) {
+  if (is_1x1_) return im;
+  T* col = col_buffer_.mutable_cpu_data();
+  const kernels::Im2colArgs a = args_;
+  parallel_for(ctx, col_buffer_.count(),
+               [&](int64_t i) { kernels::im2col_forward(i, a, im, col); });
+  return col;
+}
+
+template <class T>
+void ConvolutionLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
+                                      const TensorVec<T>& top) {
+  const T* weight = this->blobs_[0]->cpu_data();
+  const int64_t m = num_output_ / group_;                        // outputs per group
+  const int64_t k = channels_ / group_ * kernel_h_ * kernel_w_;  // column rows per group
+  const int64_t p = args_.out_h * args_.out_w;
+  const int64_t in_dim = channels_ * args_.height * args_.width;
+  const int64_t out_dim = num_output_ * p;
+  for (size_t b = 0; b < bottom.size(); ++b) {
+    const T* x = bottom[b]->cpu_data();
+    T* y = top[b]->mutable_cpu_data();
+    for (int64_t n = 0; n < bottom[b]->shape(0); ++n) {
+      const T* col = im2col(ctx, x + n * in_dim);
+      T* yn = y + n * out_dim;
+      for (int64_t g = 0; g < group_; ++g)
+        blas::gemm<T>(false, false, m, p, k, T(1), weight + g * m * k, col + g * k * p, T(0),
+                      yn + g * m * p);
+      if (bias_term_)
+        blas::gemm<T>(false, false, num_output_, p, 1, T(1), this->blobs_[1]->cpu_data(),
+                      bias_multiplier_.cpu_data(), T(1), yn);
+    }
+  }
+}
+
+template <class T>
+void ConvolutionLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
+                                       const std::vector<bool>& propagate_down,
+                                       const TensorVec<T>& bottom) {
+  const T* weight = this->blobs_[0]->cpu_data();
+  const int64_t m = num_output_ / group_;
+  const int64_t k = channels_ / group_ * kernel_h_ * kernel_w_;
+  const int64_t p = args_.out_h * args_.out_w;
+  const int64_t in_dim = channels_ * args_.height * args_.width;
+  const int64_t out_dim = num_output_ * p;
+  const bool weight_down = this->param_propagate_down(0);
+  const bool bias_down = bias_term_ && this->param_propagate_down(1);
+  for (size_t b = 0; b < bottom.size(); ++b) {
+    const T* dy = top[b]->cpu_diff();
+    const int64_t num = bottom[b]->shape(0);
+    if (bias_down) {
+      T* bias_diff = this->blobs_[1]->mutable_cpu_diff();
+      for (int64_t n = 0; n < num; ++n)
+        blas::gemv<T>(false, num_output_, p, T(1), dy + n * out_dim, bias_multiplier_.cpu_data(),
+                      T(1), bias_diff);
+    }
+    if (!weight_down && !propagate_down[b]) continue;
+    const T* x = bottom[b]->cpu_data();
+    for (int64_t n = 0; n < num; ++n) {
+      const T* dyn = dy + n * out_dim;
+      if (weight_down) {
+        const T* col = im2col(ctx, x + n * in_dim);
+        T* weight_diff = this->blobs_[0]->mutable_cpu_diff();
+        for (int64_t g = 0; g < group_; ++g)
+          blas::gemm<T>(false, true, m, k, p, T(1), dyn + g * m * p, col + g * k * p, T(1),
+                        weight_diff + g * m * k);
+      }
+      if (propagate_down[b]) {
+        T* dx = bottom[b]->mutable_cpu_diff() + n * in_dim;
+        // The column gradient goes straight to dx when the image is its own column matrix.
+        T* dcol = is_1x1_ ? dx : col_buffer_.mutable_cpu_data();
+        for (int64_t g = 0; g < group_; ++g)
+          blas::gemm<T>(true, false, k, p, m, T(1), weight + g * m * k, dyn + g * m * p, T(0),
+                        dcol + g * k * p);
+        if (!is_1x1_) {
+          const kernels::Im2colArgs a = args_;
+          parallel_for(ctx, in_dim, [&](int64_t i) { kernels::im2col_backward(i, a, dcol, dx); });
+        }
+      }
+    }
+  }
+}
+
+CREMA_INSTANTIATE_CLASS(ConvolutionLayer);
+
+}  // namespace crema

@@ -1,0 +1,45 @@
+/// ConvolutionLayer<T>: Caffe's 2-d convolution (groups, dilation), im2col + GEMM on the CPU.
+#pragma once
+
+#include <vector>
+
+#include "core/layer.h"
+#include "cuda_kernels/im2col.h"
+
+namespace crema {
+
+/// Convolves each bottom i into top i with shared weights (num_output, C / group, kh, kw) and
+/// an optional bias (num_output). Bottoms are 4-d (N, C, H, W); all must have the same shape.
+template <class T>
+class ConvolutionLayer : public Layer<T> {
+ public:
+  explicit ConvolutionLayer(const LayerParameter& param) : Layer<T>(param) {}
+
+  const char* type() const override { return "Convolution"; }
+  int min_num_bottom() const override { return 1; }
+  int min_num_top() const override { return 1; }
+  bool equal_num_bottom_top() const override { return true; }
+
+  void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+
+ protected:
+  void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+
+ private:
+  // Column matrix of image `im` (C x H x W): col_buffer_ data, or `im` itself for 1x1 kernels.
+  const T* im2col(Context& ctx, const T* im);
+
+  int64_t num_output_ = 0, channels_ = 0, group_ = 1;
+  int64_t kernel_h_ = 0, kernel_w_ = 0, pad_h_ = 0, pad_w_ = 0;
+  int64_t stride_h_ = 1, stride_w_ = 1, dilation_h_ = 1, dilation_w_ = 1;
+  bool bias_term_ = true;
+  bool is_1x1_ = false;  // 1x1 kernel, stride 1, no pad: the image is its own column matrix
+  kernels::Im2colArgs args_{};
+  Tensor<T> col_buffer_;
+  Tensor<T> bias_multiplier_;  // ones(out_h * out_w)
+};
+
+}  // namespace crema
