@@ -6,6 +6,16 @@
 #include <map>
 
 // LAYER HEADERS (alphabetical)
+#include "ops/concat_layer.h"
+#include "ops/dropout_layer.h"
+#include "ops/eltwise_layer.h"
+#include "ops/flatten_layer.h"
+#include "ops/input_layer.h"
+#include "ops/relu_layer.h"
+#include "ops/reshape_layer.h"
+#include "ops/sigmoid_layer.h"
+#include "ops/split_layer.h"
+#include "ops/tanh_layer.h"
 
 namespace crema {
 namespace {
@@ -22,6 +32,16 @@ template <class T>
 const std::map<std::string, Factory<T>>& table() {
   static const std::map<std::string, Factory<T>> t = {
       // LAYER TABLE (alphabetical): {"Type", make<T, TypeLayer>},
+      {"Concat", make<T, ConcatLayer>},
+      {"Dropout", make<T, DropoutLayer>},
+      {"Eltwise", make<T, EltwiseLayer>},
+      {"Flatten", make<T, FlattenLayer>},
+      {"Input", make<T, InputLayer>},
+      {"ReLU", make<T, ReLULayer>},
+      {"Reshape", make<T, ReshapeLayer>},
+      {"Sigmoid", make<T, SigmoidLayer>},
+      {"Split", make<T, SplitLayer>},
+      {"TanH", make<T, TanHLayer>},
   };
   return t;
 }
