@@ -7,12 +7,22 @@
 
 // LAYER HEADERS (alphabetical)
 #include "ops/accuracy_layer.h"
+#include "ops/concat_layer.h"
 #include "ops/conv_layer.h"
+#include "ops/dropout_layer.h"
+#include "ops/eltwise_layer.h"
 #include "ops/euclidean_loss_layer.h"
+#include "ops/flatten_layer.h"
 #include "ops/inner_product_layer.h"
+#include "ops/input_layer.h"
 #include "ops/pooling_layer.h"
+#include "ops/relu_layer.h"
+#include "ops/reshape_layer.h"
+#include "ops/sigmoid_layer.h"
 #include "ops/softmax_layer.h"
 #include "ops/softmax_loss_layer.h"
+#include "ops/split_layer.h"
+#include "ops/tanh_layer.h"
 
 namespace crema {
 namespace {
@@ -30,12 +40,22 @@ const std::map<std::string, Factory<T>>& table() {
   static const std::map<std::string, Factory<T>> t = {
       // LAYER TABLE (alphabetical): {"Type", make<T, TypeLayer>},
       {"Accuracy", make<T, AccuracyLayer>},
+      {"Concat", make<T, ConcatLayer>},
       {"Convolution", make<T, ConvolutionLayer>},
+      {"Dropout", make<T, DropoutLayer>},
+      {"Eltwise", make<T, EltwiseLayer>},
       {"EuclideanLoss", make<T, EuclideanLossLayer>},
+      {"Flatten", make<T, FlattenLayer>},
       {"InnerProduct", make<T, InnerProductLayer>},
+      {"Input", make<T, InputLayer>},
       {"Pooling", make<T, PoolingLayer>},
+      {"ReLU", make<T, ReLULayer>},
+      {"Reshape", make<T, ReshapeLayer>},
+      {"Sigmoid", make<T, SigmoidLayer>},
       {"Softmax", make<T, SoftmaxLayer>},
       {"SoftmaxWithLoss", make<T, SoftmaxWithLossLayer>},
+      {"Split", make<T, SplitLayer>},
+      {"TanH", make<T, TanHLayer>},
   };
   return t;
 }

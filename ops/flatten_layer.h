@@ -1,0 +1,27 @@
+/// FlattenLayer<T>: merges axes [axis, end_axis] into one (Caffe's Flatten); the top shares the
+/// bottom's data and diff.
+#pragma once
+
+#include "core/layer.h"
+
+namespace crema {
+
+template <class T>
+class FlattenLayer : public Layer<T> {
+ public:
+  using Layer<T>::Layer;
+
+  const char* type() const override { return "Flatten"; }
+  int exact_num_bottom() const override { return 1; }
+  int exact_num_top() const override { return 1; }
+
+  void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+
+ protected:
+  // The top shares the bottom's storage: nothing to compute.
+  void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override {}
+  void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override {}
+};
+
+}  // namespace crema

@@ -1,0 +1,48 @@
+#include "ops/relu_layer.h"
+
+#include "core/parallel.h"
+#include "cuda_kernels/relu.h"
+
+namespace crema {
+
+template <class T>
+void ReLULayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  negative_slope_ = static_cast<T>(this->layer_param().relu_param().negative_slope());
+  // In-place, backward sees only the output; its sign equals the input's only when the slope is
+  // not negative.
+  CREMA_LAYER_CHECK(top[0] != bottom[0] || negative_slope_ >= T(0), "relu_param.negative_slope is ",
+                    negative_slope_,
+                    ", but an in-place ReLU needs negative_slope >= 0 (the gradient is recovered "
+                    "from the output's sign); give the layer a separate top");
+}
+
+template <class T>
+void ReLULayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  if (top[0] != bottom[0]) top[0]->reshape_like(*bottom[0]);
+}
+
+template <class T>
+void ReLULayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  const kernels::ReluArgs<T> args{negative_slope_};
+  const T* x = bottom[0]->cpu_data();
+  T* y = top[0]->mutable_cpu_data();
+  parallel_for(ctx, bottom[0]->count(), [&](int64_t i) { kernels::relu_forward(i, args, x, y); });
+}
+
+template <class T>
+void ReLULayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
+                                const std::vector<bool>& propagate_down,
+                                const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  const kernels::ReluArgs<T> args{negative_slope_};
+  // The bottom data is the input, or the output when in-place; see layer_setup.
+  const T* v = bottom[0]->cpu_data();
+  const T* dy = top[0]->cpu_diff();
+  T* dx = bottom[0]->mutable_cpu_diff();
+  parallel_for(ctx, bottom[0]->count(),
+               [&](int64_t i) { kernels::relu_backward(i, args, v, dy, dx); });
+}
+
+CREMA_INSTANTIATE_CLASS(ReLULayer);
+
+}  // namespace crema

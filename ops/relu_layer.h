@@ -1,0 +1,29 @@
+/// ReLULayer<T>: y = max(x, 0) + negative_slope * min(x, 0) (Caffe's ReLU); may run in-place.
+#pragma once
+
+#include "core/layer.h"
+
+namespace crema {
+
+template <class T>
+class ReLULayer : public Layer<T> {
+ public:
+  using Layer<T>::Layer;
+
+  const char* type() const override { return "ReLU"; }
+  int exact_num_bottom() const override { return 1; }
+  int exact_num_top() const override { return 1; }
+
+  void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+
+ protected:
+  void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+
+ private:
+  T negative_slope_ = 0;
+};
+
+}  // namespace crema

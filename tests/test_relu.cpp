@@ -1,0 +1,110 @@
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tests/reference/relu_ref.h"
+#include "tests/test_util.h"
+
+namespace crema {
+namespace {
+
+std::string relu_text(double slope) {
+  return "name: 'relu' type: 'ReLU' relu_param { negative_slope: " + std::to_string(slope) + " }";
+}
+
+template <class T>
+void check_forward_backward(double slope) {
+  Context ctx = Context::cpu(1);
+  Tensor<T> x({2, 3, 4, 5}), y;
+  test::fill_away_from_zero(x, 0.01, 2.0, 11);
+  auto layer = test::make_layer<T>(relu_text(slope), ctx, {&x}, {&y});
+  ASSERT_EQ(y.shape(), x.shape());
+  layer->forward(ctx, {&x}, {&y});
+  const auto want = ref::relu_forward(x.cpu_data(), x.count(), static_cast<T>(slope));
+  test::expect_near(y.cpu_data(), std::vector<T>(want.begin(), want.end()).data(), y.count(), 1e-6,
+                    "relu y");
+  test::fill_uniform(y, -1, 1, 12);
+  std::copy(y.cpu_data(), y.cpu_data() + y.count(), y.mutable_cpu_diff());
+  x.set_diff(T(7));
+  layer->backward(ctx, {&y}, {true}, {&x});
+  const auto want_dx =
+      ref::relu_backward(x.cpu_data(), y.cpu_diff(), x.count(), static_cast<T>(slope));
+  test::expect_near(x.cpu_diff(), std::vector<T>(want_dx.begin(), want_dx.end()).data(), x.count(),
+                    1e-6, "relu dx");
+}
+
+TEST(ReLU, ForwardBackwardMatchReference) {
+  for (double slope : {0.0, 0.1, 0.5, -0.3}) {
+    SCOPED_TRACE(slope);
+    check_forward_backward<float>(slope);
+    check_forward_backward<double>(slope);
+  }
+}
+
+TEST(ReLU, GradientDouble) {
+  for (double slope : {0.0, 0.2}) {
+    SCOPED_TRACE(slope);
+    Context ctx = Context::cpu(1);
+    Tensor<double> x({2, 3, 3, 2}), y;
+    test::fill_away_from_zero(x, 0.05, 1.0, 3);
+    auto layer = test::make_layer<double>(relu_text(slope), ctx, {&x}, {&y});
+    test::check_gradient<double>(*layer, ctx, {&x}, {&y});
+  }
+}
+
+TEST(ReLU, InPlaceEqualsOutOfPlace) {
+  for (double slope : {0.0, 0.25}) {
+    SCOPED_TRACE(slope);
+    Context ctx = Context::cpu(1);
+    Tensor<float> x({3, 4, 5}), y, z({3, 4, 5});
+    test::fill_away_from_zero(x, 0.01, 1.0, 5);
+    z.copy_from(x);
+    auto out = test::make_layer<float>(relu_text(slope), ctx, {&x}, {&y});
+    auto in = test::make_layer<float>(relu_text(slope), ctx, {&z}, {&z});
+    out->forward(ctx, {&x}, {&y});
+    in->forward(ctx, {&z}, {&z});
+    test::fill_uniform(y, -1, 1, 6);  // reuse y as a source of top diffs
+    std::vector<float> dy(y.cpu_data(), y.cpu_data() + y.count());
+    out->forward(ctx, {&x}, {&y});
+    std::copy(dy.begin(), dy.end(), y.mutable_cpu_diff());
+    std::copy(dy.begin(), dy.end(), z.mutable_cpu_diff());
+    out->backward(ctx, {&y}, {true}, {&x});
+    in->backward(ctx, {&z}, {true}, {&z});
+    EXPECT_EQ(0, std::memcmp(y.cpu_data(), z.cpu_data(), sizeof(float) * y.count()));
+    EXPECT_EQ(0, std::memcmp(x.cpu_diff(), z.cpu_diff(), sizeof(float) * x.count()));
+  }
+}
+
+TEST(ReLU, ThreadCountDoesNotChangeResults) {
+  Tensor<float> x({4, 8, 16, 16});  // above parallel_for's serial cutoff
+  test::fill_uniform(x, -1, 1, 9);
+  std::vector<std::vector<float>> ys, dxs;
+  for (int threads : {1, 2}) {
+    Context ctx = Context::cpu(threads);
+    Tensor<float> y;
+    auto layer = test::make_layer<float>(relu_text(0.1), ctx, {&x}, {&y});
+    layer->forward(ctx, {&x}, {&y});
+    test::fill_uniform(y, -1, 1, 10);
+    std::copy(y.cpu_data(), y.cpu_data() + y.count(), y.mutable_cpu_diff());
+    layer->forward(ctx, {&x}, {&y});
+    layer->backward(ctx, {&y}, {true}, {&x});
+    ys.emplace_back(y.cpu_data(), y.cpu_data() + y.count());
+    dxs.emplace_back(x.cpu_diff(), x.cpu_diff() + x.count());
+  }
+  EXPECT_EQ(ys[0], ys[1]);
+  EXPECT_EQ(dxs[0], dxs[1]);
+}
+
+TEST(ReLU, Errors) {
+  Context ctx = Context::cpu(1);
+  Tensor<float> x({2, 3}), y, z({2, 3});
+  // Negative slope in-place loses the input's sign.
+  EXPECT_THROW(test::make_layer<float>(relu_text(-0.5), ctx, {&z}, {&z}), ConfigError);
+  EXPECT_THROW(test::make_layer<float>(relu_text(0), ctx, {&x, &z}, {&y}), ConfigError);
+  EXPECT_THROW(test::make_layer<float>(relu_text(0), ctx, {&x}, {}), ConfigError);
+}
+
+}  // namespace
+}  // namespace crema
