@@ -6,6 +6,7 @@
 #include <map>
 
 // LAYER HEADERS (alphabetical)
+#include "ops/data_layer.h"
 
 namespace crema {
 namespace {
@@ -22,6 +23,7 @@ template <class T>
 const std::map<std::string, Factory<T>>& table() {
   static const std::map<std::string, Factory<T>> t = {
       // LAYER TABLE (alphabetical): {"Type", make<T, TypeLayer>},
+      {"Data", make<T, DataLayer>},
   };
   return t;
 }
