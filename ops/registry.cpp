@@ -9,6 +9,7 @@
 #include "ops/accuracy_layer.h"
 #include "ops/concat_layer.h"
 #include "ops/conv_layer.h"
+#include "ops/data_layer.h"
 #include "ops/dropout_layer.h"
 #include "ops/eltwise_layer.h"
 #include "ops/euclidean_loss_layer.h"
@@ -42,6 +43,7 @@ const std::map<std::string, Factory<T>>& table() {
       {"Accuracy", make<T, AccuracyLayer>},
       {"Concat", make<T, ConcatLayer>},
       {"Convolution", make<T, ConvolutionLayer>},
+      {"Data", make<T, DataLayer>},
       {"Dropout", make<T, DropoutLayer>},
       {"Eltwise", make<T, EltwiseLayer>},
       {"EuclideanLoss", make<T, EuclideanLossLayer>},
