@@ -62,6 +62,8 @@ const std::map<std::string, Factory<T>>& table() {
   return t;
 }
 
+}  // namespace
+
 size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
@@ -76,8 +78,6 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   }
   return prev[b.size()];
 }
-
-}  // namespace
 
 std::vector<std::string> layer_types() {
   std::vector<std::string> names;

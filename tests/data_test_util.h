@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/convert.h"
+#include "tests/test_util.h"
 #include "core/db.h"
 #include "proto/crema.pb.h"
 
@@ -42,11 +43,6 @@ class TempDir {
 };
 
 /// The shared data directory: $CREMA_SHARED_DATA, else <source>/../shared/data.
-inline std::string shared_data_dir() {
-  if (const char* env = std::getenv("CREMA_SHARED_DATA"); env && *env) return env;
-  return std::string(CREMA_SOURCE_DIR) + "/../shared/data";
-}
-
 inline std::string mnist_file(const std::string& name) {
   return shared_data_dir() + "/mnist/" + name;
 }

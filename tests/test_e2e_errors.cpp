@@ -109,11 +109,17 @@ const std::vector<Case>& cases() {
        "train --solver $D/solver.prototxt", {"unknown solver type 'Adamm'"}},
       {"solver_unknown_policy", kGoodNet, solver_for("lr_policy: \"cosin\""),
        "train --solver $D/solver.prototxt", {"unknown lr_policy"}},
-      {"solver_test_iter_mismatch", kGoodNet, solver_for("test_iter: 1 test_iter: 2 test_interval: 5"),
-       "train --solver $D/solver.prototxt", {"test_iter"}},
+      {"solver_test_iter_mismatch", kGoodNet,
+       "train_net: \"$D/net.prototxt\" test_net: \"$D/net.prototxt\" test_iter: 1 test_iter: 2 "
+       "test_interval: 5 base_lr: 0.1 max_iter: 10",
+       "train --solver $D/solver.prototxt", {"2 test_iter value(s) for 1 test net(s)"}},
       {"solver_no_base_lr", kGoodNet, "net: \"$D/net.prototxt\" max_iter: 10",
        "train --solver $D/solver.prototxt", {"base_lr"}},
-      {"nan_loss", kGoodNet, solver_for("base_lr: 1e30 max_iter: 100"),
+      {"nan_loss",
+       "layer { name: \"in\" type: \"Input\" top: \"x\" top: \"y\" input_param { shape { dim: 2 dim: 3 } } }\n"
+       "layer { name: \"ip\" type: \"InnerProduct\" bottom: \"x\" top: \"o\" inner_product_param { num_output: 3 "
+       "bias_filler { type: \"constant\" value: 1 } } }\n"
+       "layer { name: \"loss\" type: \"EuclideanLoss\" bottom: \"o\" bottom: \"y\" top: \"loss\" }\n", "net: \"$D/net.prototxt\" base_lr: 1e30 max_iter: 100",
        "train --solver $D/solver.prototxt", {"at iteration"}},
       {"missing_weights", kGoodNet, "", "test --model $D/net.prototxt --weights $D/none.caffemodel",
        {"file not found: $D/none.caffemodel"}},
@@ -121,11 +127,11 @@ const std::vector<Case>& cases() {
        "train --solver $D/solver.prototxt --snapshot $D/x.solverstate", {"file not found"}},
       {"gpu_without_cuda", kGoodNet, "", "time --model $D/net.prototxt --gpu 0", {"--gpu 0", "CUDA"}},
       {"cli_missing_option", "", "", "train", {"--solver"}},
-      {"cli_unknown_subcommand", "", "", "trian --solver x", {}},
+      {"cli_unknown_subcommand", "", "", "trian --solver x", {"unknown command 'trian'", "did you mean 'train'"}},
       {"forward_bad_npy", kGoodNet, "",
        "forward --model $D/net.prototxt --input x=$D/net.prototxt --dump $D/out", {"not a valid .npy"}},
       {"forward_unknown_blob", kGoodNet, "",
-       "forward --model $D/net.prototxt --input nope=$D/a.npy --dump $D/out", {"no blob 'nope'"}},
+       "forward --model $D/net.prototxt --input nope=$D/net.prototxt --dump $D/out", {"no blob 'nope'"}},
       {"forward_bad_assignment", kGoodNet, "",
        "forward --model $D/net.prototxt --input x --dump $D/out", {"blob=file.npy"}},
       {"v1_layers", "layers { name: \"a\" type: RELU }\n", "", "time --model $D/net.prototxt",
@@ -138,7 +144,7 @@ class E2EErrorCase : public ::testing::TestWithParam<size_t> {};
 
 TEST_P(E2EErrorCase, ExitsOneWithAClearMessage) { run_case(cases()[GetParam()]); }
 
-INSTANTIATE_TEST_SUITE_P(Catalogue, E2EErrorCase, ::testing::Range<size_t>(0, cases().size()),
+INSTANTIATE_TEST_SUITE_P(E2E, E2EErrorCase, ::testing::Range<size_t>(0, cases().size()),
                          [](const auto& info) { return std::string(cases()[info.param].name); });
 
 }  // namespace

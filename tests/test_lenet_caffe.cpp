@@ -1,31 +1,19 @@
 // Known answer: Caffe's trained LeNet (.caffemodel) scores 99.04% on MNIST t10k in Crema.
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <cstdlib>
 #include <filesystem>
 
 #include "core/net.h"
-#include "tests/test_util.h"
+#include "tests/data_test_util.h"
 
 namespace crema {
 namespace {
 
-std::string gunzip(const std::string& path) {
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (!f) return {};
-  std::string out;
-  char buf[1 << 16];
-  int n;
-  while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, n);
-  gzclose(f);
-  return out;
-}
-
 TEST(LeNetCaffe, TrainedWeightsScore99OnMnistTest) {
   const std::string data = test::shared_data_dir();
-  const std::string images = gunzip(data + "/mnist/t10k-images-idx3-ubyte.gz");
-  const std::string labels = gunzip(data + "/mnist/t10k-labels-idx1-ubyte.gz");
+  const std::string images = test::gunzip_file(data + "/mnist/t10k-images-idx3-ubyte.gz");
+  const std::string labels = test::gunzip_file(data + "/mnist/t10k-labels-idx1-ubyte.gz");
   ASSERT_EQ(images.size(), 16u + 10000u * 784u);
   ASSERT_EQ(labels.size(), 8u + 10000u);
   Context ctx = Context::cpu(0);

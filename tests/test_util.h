@@ -19,7 +19,7 @@ namespace crema::test {
 
 /// The shared data folder: $CREMA_SHARED_DATA, else ../shared/data beside the source tree.
 inline std::string shared_data_dir() {
-  if (const char* env = std::getenv("CREMA_SHARED_DATA")) return env;
+  if (const char* env = std::getenv("CREMA_SHARED_DATA"); env && *env) return env;
   return std::string(CREMA_SOURCE_DIR) + "/../shared/data";
 }
 

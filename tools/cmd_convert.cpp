@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "core/convert.h"
+#include "core/error.h"
 #include "tools/commands.h"
 
 namespace crema::cli {

@@ -78,9 +78,11 @@ void register_forward(CLI::App& app) {
     state.set_phase(o->phase == "TRAIN" ? TRAIN : TEST);
     Net<float> net(np, ctx, state, &where);
     if (!o->weights.empty()) net.copy_trained_layers_from(o->weights, true);
-    for (const auto& [blob, file] : parse_assignments(o->inputs, "--input"))
-      set_from_npy(net.blob_by_name(blob).get(), read_npy(file), false, true,
-                   str_cat("--input ", blob, "=", file));
+    for (const auto& [blob, file] : parse_assignments(o->inputs, "--input")) {
+      Tensor<float>* t = net.blob_by_name(blob).get();  // unknown names fail before file I/O
+      set_from_npy(t, read_npy(file), false, true, str_cat("--input ", blob, "=", file));
+    }
+    if (!o->inputs.empty()) net.reshape();
     const float loss = net.forward();
     ensure_dir(o->dump);
     std::set<std::string> written;
@@ -91,9 +93,10 @@ void register_forward(CLI::App& app) {
                 o->dump.c_str());
     if (!o->backward) return;
     // Seed: loss blobs keep their loss weight (set by forward); given blobs take the file.
-    for (const auto& [blob, file] : parse_assignments(o->top_diffs, "--top-diff"))
-      set_from_npy(net.blob_by_name(blob).get(), read_npy(file), true, false,
-                   str_cat("--top-diff ", blob, "=", file));
+    for (const auto& [blob, file] : parse_assignments(o->top_diffs, "--top-diff")) {
+      Tensor<float>* t = net.blob_by_name(blob).get();
+      set_from_npy(t, read_npy(file), true, false, str_cat("--top-diff ", blob, "=", file));
+    }
     net.clear_param_diffs();
     net.backward();
     for (size_t i = 0; i < net.blobs().size(); ++i)
