@@ -1,5 +1,6 @@
 #include "ops/conv_layer.h"
 
+#include <algorithm>
 #include <memory>
 #include <tuple>
 #include <utility>
@@ -72,8 +73,6 @@ void ConvolutionLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom,
                     stride_w_);
   CREMA_LAYER_CHECK(dilation_h_ > 0 && dilation_w_ > 0, "dilation must be > 0, got ", dilation_h_,
                     "x", dilation_w_);
-  is_1x1_ = kernel_h_ == 1 && kernel_w_ == 1 && stride_h_ == 1 && stride_w_ == 1 && pad_h_ == 0 &&
-            pad_w_ == 0;
 
   channels_ = bottom[0]->shape(1);
   num_output_ = cp.num_output();
@@ -126,22 +125,25 @@ void ConvolutionLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom,
   const int64_t out_w = (width + 2 * pad_w_ - ext_w) / stride_w_ + 1;
   for (auto* t : top) t->reshape({b0.shape(0), num_output_, out_h, out_w});
   args_ = {channels_, height,    width,       kernel_h_,   kernel_w_, pad_h_, pad_w_,
-           stride_h_, stride_w_, dilation_h_, dilation_w_, out_h,     out_w};
-  if (!is_1x1_) col_buffer_.reshape({channels_ * kernel_h_ * kernel_w_, out_h * out_w});
+           stride_h_, stride_w_, dilation_h_, dilation_w_, out_h,     out_w,  1};
+  args_.num = chunk_size(b0.shape(0));
+  const int64_t cols = args_.num * out_h * out_w;
+  col_buffer_.reshape({channels_ * kernel_h_ * kernel_w_, cols});
+  out_buffer_.reshape({num_output_, cols});
   if (bias_term_) {
-    bias_multiplier_.reshape({out_h * out_w});
+    bias_multiplier_.reshape({cols});
     bias_multiplier_.set_data(T(1));
   }
 }
 
 template <class T>
-const T* ConvolutionLayer<T>::im2col(Context& ctx, const T* im) {
-  if (is_1x1_) return im;
-  T* col = col_buffer_.mutable_cpu_data();
-  const kernels::Im2colArgs a = args_;
-  parallel_for(ctx, col_buffer_.count(),
-               [&](int64_t i) { kernels::im2col_forward(i, a, im, col); });
-  return col;
+int64_t ConvolutionLayer<T>::chunk_size(int64_t num) const {
+  // Batching images into one GEMM keeps BLAS efficient on small maps; the budget bounds the
+  // column buffer (16 M elements) on large ones.
+  constexpr int64_t kColumnBudget = int64_t{1} << 24;
+  const int64_t per_image = channels_ * kernel_h_ * kernel_w_ * args_.out_h * args_.out_w;
+  return std::clamp<int64_t>(kColumnBudget / std::max<int64_t>(per_image, 1), 1,
+                             std::max<int64_t>(num, 1));
 }
 
 template <class T>
@@ -153,18 +155,31 @@ void ConvolutionLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
   const int64_t p = args_.out_h * args_.out_w;
   const int64_t in_dim = channels_ * args_.height * args_.width;
   const int64_t out_dim = num_output_ * p;
+  const int64_t rows = channels_ * kernel_h_ * kernel_w_;
   for (size_t b = 0; b < bottom.size(); ++b) {
     const T* x = bottom[b]->cpu_data();
     T* y = top[b]->mutable_cpu_data();
-    for (int64_t n = 0; n < bottom[b]->shape(0); ++n) {
-      const T* col = im2col(ctx, x + n * in_dim);
-      T* yn = y + n * out_dim;
+    const int64_t num = bottom[b]->shape(0);
+    for (int64_t n0 = 0; n0 < num; n0 += args_.num) {
+      kernels::Im2colArgs a = args_;
+      a.num = std::min(args_.num, num - n0);
+      const int64_t cols = a.num * p, o = num_output_, imgs = a.num;
+      const T* xc = x + n0 * in_dim;
+      T* col = col_buffer_.mutable_cpu_data();
+      T* out = out_buffer_.mutable_cpu_data();
+      parallel_for(ctx, rows * a.num * a.out_h,
+                   [&](int64_t i) { kernels::im2col_forward(i, a, xc, col); });
+      // Column rows of group g are rows [g * k, (g + 1) * k), each of length cols.
       for (int64_t g = 0; g < group_; ++g)
-        blas::gemm<T>(false, false, m, p, k, T(1), weight + g * m * k, col + g * k * p, T(0),
-                      yn + g * m * p);
+        blas::gemm<T>(false, false, m, cols, k, T(1), weight + g * m * k, col + g * k * cols,
+                      T(0), out + g * m * cols);
       if (bias_term_)
-        blas::gemm<T>(false, false, num_output_, p, 1, T(1), this->blobs_[1]->cpu_data(),
-                      bias_multiplier_.cpu_data(), T(1), yn);
+        blas::gemm<T>(false, false, num_output_, cols, 1, T(1), this->blobs_[1]->cpu_data(),
+                      bias_multiplier_.cpu_data(), T(1), out);
+      // (num_output, images, p) -> (images, num_output, p)
+      T* yc = y + n0 * out_dim;
+      parallel_for(ctx, imgs * out_dim,
+                   [&](int64_t i) { kernels::swap_leading_axes(i, o, imgs, p, out, yc); });
     }
   }
 }
@@ -179,39 +194,43 @@ void ConvolutionLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   const int64_t p = args_.out_h * args_.out_w;
   const int64_t in_dim = channels_ * args_.height * args_.width;
   const int64_t out_dim = num_output_ * p;
+  const int64_t rows = channels_ * kernel_h_ * kernel_w_;
   const bool weight_down = this->param_propagate_down(0);
   const bool bias_down = bias_term_ && this->param_propagate_down(1);
   for (size_t b = 0; b < bottom.size(); ++b) {
+    if (!weight_down && !bias_down && !propagate_down[b]) continue;
+    const T* x = bottom[b]->cpu_data();
     const T* dy = top[b]->cpu_diff();
     const int64_t num = bottom[b]->shape(0);
-    if (bias_down) {
-      T* bias_diff = this->blobs_[1]->mutable_cpu_diff();
-      for (int64_t n = 0; n < num; ++n)
-        blas::gemv<T>(false, num_output_, p, T(1), dy + n * out_dim, bias_multiplier_.cpu_data(),
-                      T(1), bias_diff);
-    }
-    if (!weight_down && !propagate_down[b]) continue;
-    const T* x = bottom[b]->cpu_data();
-    for (int64_t n = 0; n < num; ++n) {
-      const T* dyn = dy + n * out_dim;
+    for (int64_t n0 = 0; n0 < num; n0 += args_.num) {
+      kernels::Im2colArgs a = args_;
+      a.num = std::min(args_.num, num - n0);
+      const int64_t cols = a.num * p, o = num_output_, imgs = a.num;
+      // (images, num_output, p) -> (num_output, images, p): the GEMM layout of the top diff.
+      T* dyb = out_buffer_.mutable_cpu_data();
+      const T* dyc = dy + n0 * out_dim;
+      parallel_for(ctx, imgs * out_dim,
+                   [&](int64_t i) { kernels::swap_leading_axes(i, imgs, o, p, dyc, dyb); });
+      if (bias_down)
+        blas::gemv<T>(false, num_output_, cols, T(1), dyb, bias_multiplier_.cpu_data(), T(1),
+                      this->blobs_[1]->mutable_cpu_diff());
+      T* col = col_buffer_.mutable_cpu_data();
       if (weight_down) {
-        const T* col = im2col(ctx, x + n * in_dim);
+        const T* xc = x + n0 * in_dim;
+        parallel_for(ctx, rows * a.num * a.out_h,
+                   [&](int64_t i) { kernels::im2col_forward(i, a, xc, col); });
         T* weight_diff = this->blobs_[0]->mutable_cpu_diff();
         for (int64_t g = 0; g < group_; ++g)
-          blas::gemm<T>(false, true, m, k, p, T(1), dyn + g * m * p, col + g * k * p, T(1),
-                        weight_diff + g * m * k);
+          blas::gemm<T>(false, true, m, k, cols, T(1), dyb + g * m * cols, col + g * k * cols,
+                        T(1), weight_diff + g * m * k);
       }
       if (propagate_down[b]) {
-        T* dx = bottom[b]->mutable_cpu_diff() + n * in_dim;
-        // The column gradient goes straight to dx when the image is its own column matrix.
-        T* dcol = is_1x1_ ? dx : col_buffer_.mutable_cpu_data();
         for (int64_t g = 0; g < group_; ++g)
-          blas::gemm<T>(true, false, k, p, m, T(1), weight + g * m * k, dyn + g * m * p, T(0),
-                        dcol + g * k * p);
-        if (!is_1x1_) {
-          const kernels::Im2colArgs a = args_;
-          parallel_for(ctx, in_dim, [&](int64_t i) { kernels::im2col_backward(i, a, dcol, dx); });
-        }
+          blas::gemm<T>(true, false, k, cols, m, T(1), weight + g * m * k, dyb + g * m * cols,
+                        T(0), col + g * k * cols);
+        T* dx = bottom[b]->mutable_cpu_diff() + n0 * in_dim;
+        parallel_for(ctx, imgs * channels_ * args_.height,
+                     [&](int64_t i) { kernels::im2col_backward(i, a, col, dx); });
       }
     }
   }

@@ -29,17 +29,17 @@ class ConvolutionLayer : public Layer<T> {
                     const TensorVec<T>& bottom) override;
 
  private:
-  // Column matrix of image `im` (C x H x W): col_buffer_ data, or `im` itself for 1x1 kernels.
-  const T* im2col(Context& ctx, const T* im);
+  // Images per GEMM: as many as keep the column buffer near kColumnBudget elements.
+  int64_t chunk_size(int64_t num) const;
 
   int64_t num_output_ = 0, channels_ = 0, group_ = 1;
   int64_t kernel_h_ = 0, kernel_w_ = 0, pad_h_ = 0, pad_w_ = 0;
   int64_t stride_h_ = 1, stride_w_ = 1, dilation_h_ = 1, dilation_w_ = 1;
   bool bias_term_ = true;
-  bool is_1x1_ = false;  // 1x1 kernel, stride 1, no pad: the image is its own column matrix
-  kernels::Im2colArgs args_{};
-  Tensor<T> col_buffer_;
-  Tensor<T> bias_multiplier_;  // ones(out_h * out_w)
+  kernels::Im2colArgs args_{};  // geometry of one chunk (args_.num images)
+  Tensor<T> col_buffer_;        // (C * kh * kw) x (chunk * out_h * out_w)
+  Tensor<T> out_buffer_;        // num_output x (chunk * out_h * out_w): GEMM layout of a chunk
+  Tensor<T> bias_multiplier_;   // ones(chunk * out_h * out_w)
 };
 
 }  // namespace crema

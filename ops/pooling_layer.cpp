@@ -101,10 +101,10 @@ void PoolingLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
   if (max_) {
     int32_t* mask = mask_.data();
     T* top_mask = top.size() > 1 ? top[1]->mutable_cpu_data() : nullptr;
-    parallel_for(ctx, top[0]->count(),
+    parallel_for(ctx, top[0]->count(0, 3),
                  [&](int64_t i) { kernels::pooling_max_forward(i, a, x, y, mask, top_mask); });
   } else {
-    parallel_for(ctx, top[0]->count(),
+    parallel_for(ctx, top[0]->count(0, 3),
                  [&](int64_t i) { kernels::pooling_ave_forward(i, a, x, y); });
   }
 }
@@ -119,10 +119,10 @@ void PoolingLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   T* dx = bottom[0]->mutable_cpu_diff();
   if (max_) {
     const int32_t* mask = mask_.data();
-    parallel_for(ctx, bottom[0]->count(),
+    parallel_for(ctx, bottom[0]->count(0, 3),
                  [&](int64_t i) { kernels::pooling_max_backward(i, a, dy, mask, dx); });
   } else {
-    parallel_for(ctx, bottom[0]->count(),
+    parallel_for(ctx, bottom[0]->count(0, 3),
                  [&](int64_t i) { kernels::pooling_ave_backward(i, a, dy, dx); });
   }
 }
