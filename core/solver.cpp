@@ -181,6 +181,7 @@ void Solver<T>::init() {
     const TextLocations* w = tests[i].second.file.empty() ? nullptr : &tests[i].second;
     test_nets_.push_back(std::make_unique<Net<T>>(tests[i].first, ctx_, st, w));
     test_nets_.back()->share_trained_layers_with(*net_);
+    test_start_states_.push_back(test_nets_.back()->save_layer_states());
   }
   const Kind kind = solver_kind(param_);
   for (Tensor<T>* p : net_->learnable_params()) {
@@ -320,9 +321,12 @@ void Solver<T>::step(int iters) {
       double smoothed = 0;
       for (double l : loss_window_) smoothed += l;
       smoothed /= loss_window_.size();
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                        start_time_).count();
+      // Speed over the last display interval: it tracks the machine's current load.
+      const auto now = std::chrono::steady_clock::now();
+      const double secs = std::chrono::duration<double>(now - start_time_).count();
       const double its = iter_ > start_iter_ && secs > 0 ? (iter_ - start_iter_) / secs : 0;
+      start_time_ = now;
+      start_iter_ = iter_;
       log(progress_line(smoothed, learning_rate(iter_), its));
     }
     apply_update();
@@ -360,6 +364,9 @@ std::vector<TestResult> Solver<T>::test_all() {
   std::vector<TestResult> results;
   for (size_t n = 0; n < test_nets_.size(); ++n) {
     Net<T>& tn = *test_nets_[n];
+    // Every test pass scores the same batches (data cursors back to their start), so results at
+    // different iterations, and from `crema test`, compare like with like.
+    tn.load_layer_states(test_start_states_[n]);
     TestResult r;
     r.net_index = static_cast<int>(n);
     r.iteration = iter_;
@@ -416,15 +423,11 @@ std::string Solver<T>::snapshot() {
   state.set_current_step(step);
   for (const auto& h : history_) h->to_proto(state.add_history());
   for (const auto& h : history2_) h->to_proto(state.add_history());
-  auto add_states = [&](const std::string& scope, const Net<T>& n) {
-    for (const auto& [layer, s] : n.save_layer_states()) {
-      LayerState* ls = state.add_layer_state();
-      ls->set_layer(scope + layer);
-      ls->set_state(s);
-    }
-  };
-  add_states("", *net_);
-  for (size_t i = 0; i < test_nets_.size(); ++i) add_states(str_cat("test", i, "/"), *test_nets_[i]);
+  for (const auto& [layer, s] : net_->save_layer_states()) {
+    LayerState* ls = state.add_layer_state();
+    ls->set_layer(layer);
+    ls->set_state(s);
+  }
   for (double l : loss_window_) state.add_loss_window(static_cast<float>(l));
   write_checksummed_proto(state_path, &state);
   log(str_cat("snapshot: ", model_path, ", ", state_path));
@@ -455,21 +458,9 @@ void Solver<T>::restore(const std::string& state_path) {
       rethrow_with_context(str_cat(state_path, ": history blob ", k, ": "));
     }
   }
-  std::map<std::string, std::string> train_states;
-  std::vector<std::map<std::string, std::string>> test_states(test_nets_.size());
-  for (const auto& ls : state.layer_state()) {
-    const std::string& name = ls.layer();
-    if (name.rfind("test", 0) == 0 && name.find('/') != std::string::npos) {
-      const size_t slash = name.find('/');
-      const int idx = std::atoi(name.substr(4, slash - 4).c_str());
-      if (idx >= 0 && idx < static_cast<int>(test_states.size()))
-        test_states[idx][name.substr(slash + 1)] = ls.state();
-    } else {
-      train_states[name] = ls.state();
-    }
-  }
-  net_->load_layer_states(train_states);
-  for (size_t i = 0; i < test_nets_.size(); ++i) test_nets_[i]->load_layer_states(test_states[i]);
+  std::map<std::string, std::string> layer_states;
+  for (const auto& ls : state.layer_state()) layer_states[ls.layer()] = ls.state();
+  net_->load_layer_states(layer_states);
   iter_ = state.iter();
   loss_window_.assign(state.loss_window().begin(), state.loss_window().end());
   log(str_cat("resumed from ", state_path, " at iteration ", iter_));

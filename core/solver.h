@@ -68,6 +68,7 @@ class Solver {
   Context& ctx_;
   std::unique_ptr<Net<T>> net_;
   std::vector<std::unique_ptr<Net<T>>> test_nets_;
+  std::vector<std::map<std::string, std::string>> test_start_states_;
   std::vector<std::unique_ptr<Tensor<T>>> history_, history2_;
   int iter_ = 0;
   std::deque<double> loss_window_;

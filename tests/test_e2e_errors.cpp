@@ -2,8 +2,9 @@
 // what and where, never a crash, an abort, a stack dump or a hang.
 #include <gtest/gtest.h>
 
+#include "core/db.h"
+#include "tests/data_test_util.h"
 #include "tests/e2e_util.h"
-#include "tests/test_util.h"
 
 namespace crema {
 namespace {
@@ -146,6 +147,114 @@ TEST_P(E2EErrorCase, ExitsOneWithAClearMessage) { run_case(cases()[GetParam()]);
 
 INSTANTIATE_TEST_SUITE_P(E2E, E2EErrorCase, ::testing::Range<size_t>(0, cases().size()),
                          [](const auto& info) { return std::string(cases()[info.param].name); });
+
+
+// Cases that need files made by code rather than text.
+
+std::string data_net(const std::string& source) {
+  return "layer { name: \"data\" type: \"Data\" top: \"x\" top: \"y\" data_param { source: \"" +
+         source + "\" batch_size: 4 } }\n"
+         "layer { name: \"ip\" type: \"InnerProduct\" bottom: \"x\" top: \"o\" "
+         "inner_product_param { num_output: 10 } }\n"
+         "layer { name: \"loss\" type: \"SoftmaxWithLoss\" bottom: \"o\" bottom: \"y\" top: \"l\" }\n";
+}
+
+TEST(E2EErrors, CorruptLmdbRecordNamesTheKey) {
+  const fs::path dir = test::scratch_dir("err_corrupt_lmdb");
+  const std::string db = (dir / "db").string();
+  test::write_synthetic_lmdb(db, 6, 1, 4, 4, [](int i, int, int, int) { return i; });
+  {
+    LmdbWriter w(db + "_bad", {});
+    for (int i = 0; i < 6; ++i) {
+      LmdbReader r(db);
+      w.put(std::string(r.key(i)), i == 3 ? std::string("\x08\xff garbage") : r.value(i));
+    }
+    w.commit();
+  }
+  write_text(dir / "net.prototxt", data_net(db + "_bad"));
+  check_clean_failure(run_crema("time --model " + (dir / "net.prototxt").string() + " --iterations 3"),
+                      {"layer 'data' (Data)", "00000003"}, "corrupt_lmdb");
+}
+
+TEST(E2EErrors, MissingAndEmptyLmdb) {
+  const fs::path dir = test::scratch_dir("err_empty_lmdb");
+  write_text(dir / "net.prototxt", data_net((dir / "absent").string()));
+  check_clean_failure(run_crema("time --model " + (dir / "net.prototxt").string()),
+                      {"layer 'data' (Data)", "absent"}, "missing_lmdb");
+  { LmdbWriter w((dir / "empty").string(), {}); w.commit(); }
+  write_text(dir / "net.prototxt", data_net((dir / "empty").string()));
+  check_clean_failure(run_crema("time --model " + (dir / "net.prototxt").string()),
+                      {"layer 'data' (Data)", "no records"}, "empty_lmdb");
+}
+
+TEST(E2EErrors, TruncatedIdxFile) {
+  const fs::path dir = test::scratch_dir("err_idx");
+  const std::string images = test::gunzip_file(test::shared_data_dir() + "/mnist/t10k-images-idx3-ubyte.gz");
+  write_file_atomic((dir / "images.idx").string(), images.substr(0, 5000));
+  const std::string labels = test::shared_data_dir() + "/mnist/t10k-labels-idx1-ubyte.gz";
+  check_clean_failure(run_crema("convert --idx-images " + (dir / "images.idx").string() +
+                                " --idx-labels " + labels + " --output " + (dir / "out").string()),
+                      {"images.idx"}, "truncated_idx");
+  EXPECT_FALSE(fs::exists(dir / "out"));
+}
+
+TEST(E2EErrors, WeightsOfTheWrongShapeNameTheLayer) {
+  const fs::path dir = test::scratch_dir("err_weights");
+  std::string net = test::shared_data_dir() + "/lenet_caffe/mnist_deploy.prototxt";
+  std::string text = read_file(net);
+  text.replace(text.find("num_output: 500"), 15, "num_output: 400");
+  write_text(dir / "net.prototxt", text);
+  check_clean_failure(run_crema("test --model " + (dir / "net.prototxt").string() + " --weights " +
+                                test::shared_data_dir() + "/lenet_caffe/lenet_iter_10000.caffemodel --iterations 1"),
+                      {"layer 'ip1'", "500x800", "400x800"}, "weights_shape");
+  write_text(dir / "garbage.caffemodel", "this is not a protobuf");
+  check_clean_failure(run_crema("test --model " + (dir / "net.prototxt").string() + " --weights " +
+                                (dir / "garbage.caffemodel").string()),
+                      {"garbage.caffemodel", "not a valid binary NetParameter"}, "weights_garbage");
+}
+
+TEST(E2EErrors, TruncatedOrCorruptSnapshotIsRefused) {
+  const fs::path dir = test::scratch_dir("err_snapshot");
+  write_text(dir / "net.prototxt", kGoodNet);
+  write_text(dir / "solver.prototxt", "net: \"" + (dir / "net.prototxt").string() +
+                                          "\" base_lr: 0.01 max_iter: 4 snapshot_prefix: \"" +
+                                          (dir / "s").string() + "\"");
+  ASSERT_EQ(run_crema("train --solver " + (dir / "solver.prototxt").string()).code, 0);
+  const std::string state = (dir / "s_iter_4.solverstate").string();
+  const std::string model = (dir / "s_iter_4.caffemodel").string();
+  const std::string good_model = read_file(model);
+  std::string bytes = good_model;
+  bytes[bytes.size() / 2] ^= 0x04;
+  write_file_atomic(model, bytes);
+  check_clean_failure(run_crema("train --solver " + (dir / "solver.prototxt").string() +
+                                " --snapshot " + state),
+                      {"s_iter_4.caffemodel", "checksum mismatch"}, "corrupt_snapshot");
+  write_file_atomic(model, good_model);
+  write_file_atomic(state, read_file(state).substr(0, 7));
+  check_clean_failure(run_crema("train --solver " + (dir / "solver.prototxt").string() +
+                                " --snapshot " + state),
+                      {"s_iter_4.solverstate"}, "truncated_snapshot");
+}
+
+TEST(E2EErrors, LabelOutOfRangeAndBadTopDiff) {
+  const fs::path dir = test::scratch_dir("err_labels");
+  write_text(dir / "net.prototxt",
+             "layer { name: \"in\" type: \"Input\" top: \"x\" top: \"y\" input_param { shape { dim: 2 dim: 3 } shape { dim: 2 } } }\n"
+             "layer { name: \"loss\" type: \"SoftmaxWithLoss\" bottom: \"x\" bottom: \"y\" top: \"l\" }\n");
+  std::vector<double> x(6, 0.5), y = {1, 7}, bad(5, 1.0);
+  write_npy((dir / "x.npy").string(), {2, 3}, x.data());
+  write_npy((dir / "y.npy").string(), {2}, y.data());
+  write_npy((dir / "bad.npy").string(), {5}, bad.data());
+  const std::string base = "forward --model " + (dir / "net.prototxt").string() + " --input x=" +
+                           (dir / "x.npy").string() + " --dump " + (dir / "out").string();
+  check_clean_failure(run_crema(base + " --input y=" + (dir / "y.npy").string()),
+                      {"layer 'loss' (SoftmaxWithLoss)", "label 7"}, "label_range");
+  y[1] = 2;
+  write_npy((dir / "y.npy").string(), {2}, y.data());
+  check_clean_failure(run_crema(base + " --input y=" + (dir / "y.npy").string() +
+                                " --backward --top-diff x=" + (dir / "bad.npy").string()),
+                      {"--top-diff x=", "shape 5"}, "top_diff_shape");
+}
 
 }  // namespace
 }  // namespace crema

@@ -193,15 +193,23 @@ void register_time(CLI::App& app) {
     for (int it = 0; it < o->iterations; ++it) {
       for (size_t i = 0; i < n; ++i) {
         const auto a = clock::now();
-        net.layers()[i]->forward(ctx, net.bottom_vecs()[i], net.top_vecs()[i]);
+        try {
+          net.layers()[i]->forward(ctx, net.bottom_vecs()[i], net.top_vecs()[i]);
+        } catch (...) {
+          rethrow_with_context(net.layer_where(static_cast<int>(i)));
+        }
         fwd[i] += ms(a, clock::now());
       }
       for (size_t i = n; i-- > 0;) {
         if (!net.layer_need_backward(static_cast<int>(i))) continue;
         const auto a = clock::now();
-        net.layers()[i]->backward(ctx, net.top_vecs()[i],
-                                  net.bottom_need_backward(static_cast<int>(i)),
-                                  net.bottom_vecs()[i]);
+        try {
+          net.layers()[i]->backward(ctx, net.top_vecs()[i],
+                                    net.bottom_need_backward(static_cast<int>(i)),
+                                    net.bottom_vecs()[i]);
+        } catch (...) {
+          rethrow_with_context(net.layer_where(static_cast<int>(i)));
+        }
         bwd[i] += ms(a, clock::now());
       }
     }
