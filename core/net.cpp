@@ -320,6 +320,80 @@ void Net<T>::init(const NetParameter& in_param, const NetState& in_state,
   }
   for (const auto& [name, bid] : available) output_blob_ids_.push_back(bid);
   std::sort(output_blob_ids_.begin(), output_blob_ids_.end());
+  // Blobs that share storage with another blob by construction keep their own arrangement.
+  blob_aliased_.assign(blobs_.size(), false);
+  std::map<const SyncedMemory*, int> owner;
+  for (size_t b = 0; b < blobs_.size(); ++b) {
+    auto [it, fresh] = owner.emplace(blobs_[b]->data_memory().get(), static_cast<int>(b));
+    if (!fresh) blob_aliased_[b] = blob_aliased_[it->second] = true;
+  }
+  if (phase_ == TEST && !param.force_backward()) set_memory_reuse(true);
+}
+
+// Note [Activation reuse]
+// A TEST net runs forward only, so a blob's buffer is free once its last consumer has run.
+// Blob b lives from the first layer that writes it to the last layer that reads or writes it
+// (outputs and loss blobs live to the end). Blobs are taken in order of birth and each gets
+// the pool whose last user died strictly before b is born (a layer never reads and writes the
+// same pool), best fit by size. Blobs aliased by construction are left alone. Layers reshape
+// their tops every forward; a top that outgrows its pool gets its own buffer, which stays
+// correct, and Net::reshape() plans again.
+template <class T>
+void Net<T>::plan_memory() {
+  const int n = static_cast<int>(layers_.size());
+  const int nb = static_cast<int>(blobs_.size());
+  std::vector<int> first(nb, n), last(nb, -1);
+  for (int l = 0; l < n; ++l) {
+    for (int b : top_id_vecs_[l]) first[b] = std::min(first[b], l), last[b] = std::max(last[b], l);
+    for (int b : bottom_id_vecs_[l]) last[b] = std::max(last[b], l);
+  }
+  for (int b : output_blob_ids_) last[b] = n;
+  for (int b = 0; b < nb; ++b)
+    if (blob_loss_weights_[b] != T(0)) last[b] = n;
+  std::vector<int> order;
+  for (int b = 0; b < nb; ++b)
+    if (!blob_aliased_[b] && first[b] < n && blobs_[b]->count() > 0) order.push_back(b);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return first[a] < first[b]; });
+  struct Pool {
+    int last;
+    size_t bytes;
+    std::vector<int> blobs;
+  };
+  std::vector<Pool> pools;
+  for (int b : order) {
+    const size_t need = sizeof(T) * static_cast<size_t>(blobs_[b]->count());
+    int best = -1;
+    for (size_t p = 0; p < pools.size(); ++p) {
+      if (pools[p].last >= first[b]) continue;
+      auto cost = [&](const Pool& q) { return q.bytes >= need ? q.bytes - need : 4 * (need - q.bytes); };
+      if (best < 0 || cost(pools[p]) < cost(pools[best])) best = static_cast<int>(p);
+    }
+    if (best < 0) {
+      pools.push_back({last[b], need, {b}});
+    } else {
+      pools[best].last = last[b];
+      pools[best].bytes = std::max(pools[best].bytes, need);
+      pools[best].blobs.push_back(b);
+    }
+  }
+  for (const Pool& p : pools) {
+    auto mem = std::make_shared<SyncedMemory>(p.bytes);
+    for (int b : p.blobs) blobs_[b]->set_data_memory(mem);
+  }
+}
+
+template <class T>
+void Net<T>::set_memory_reuse(bool on) {
+  reuse_ = on;
+  if (on) {
+    plan_memory();
+    return;
+  }
+  // Give every pooled blob a buffer of its own again.
+  for (size_t b = 0; b < blobs_.size(); ++b)
+    if (!blob_aliased_[b] && blobs_[b]->count() > 0)
+      blobs_[b]->set_data_memory(
+          std::make_shared<SyncedMemory>(sizeof(T) * static_cast<size_t>(blobs_[b]->count())));
 }
 
 template <class T>
@@ -444,6 +518,7 @@ void Net<T>::reshape() {
       rethrow_with_context(layer_where(static_cast<int>(i)));
     }
   }
+  if (reuse_) plan_memory();
 }
 
 template <class T>
@@ -578,10 +653,24 @@ void Net<T>::load_layer_states(const std::map<std::string, std::string>& states)
 
 template <class T>
 size_t Net<T>::activation_bytes() const {
+  std::unordered_set<const SyncedMemory*> seen;
   size_t bytes = 0;
-  std::unordered_set<const void*> seen;
   for (const auto& b : blobs_)
-    if (seen.insert(b->cpu_data()).second) bytes += 2 * sizeof(T) * b->count();
+    if (seen.insert(b->data_memory().get()).second) bytes += b->data_memory()->size();
+  // Diffs are allocated only when something writes them: in nets that run backward.
+  if (std::find(layer_need_backward_.begin(), layer_need_backward_.end(), true) !=
+      layer_need_backward_.end())
+    for (const auto& b : blobs_) bytes += sizeof(T) * static_cast<size_t>(b->count());
+  return bytes;
+}
+
+template <class T>
+size_t Net<T>::activation_bytes_without_reuse() const {
+  std::unordered_set<const SyncedMemory*> seen;
+  size_t bytes = 0;
+  for (size_t b = 0; b < blobs_.size(); ++b)
+    if (!blob_aliased_[b] || seen.insert(blobs_[b]->data_memory().get()).second)
+      bytes += sizeof(T) * static_cast<size_t>(blobs_[b]->count());
   return bytes;
 }
 

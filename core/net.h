@@ -95,9 +95,16 @@ class Net {
   const std::vector<float>& params_weight_decay() const { return params_decay_; }
   /// "layer 'conv1' (Convolution) at net.prototxt:12: " for messages.
   std::string layer_where(int layer_index) const;
-  /// Bytes held by activations (data + diff) and by parameters.
+  /// Bytes of activation storage (distinct data buffers, plus diffs where a backward pass can
+  /// use them), and what the same blobs would take without buffer reuse.
   size_t activation_bytes() const;
+  size_t activation_bytes_without_reuse() const;
   size_t param_bytes() const;
+  /// TEST nets share activation buffers between blobs whose lifetimes do not overlap (on by
+  /// default there); turning it off gives every blob its own buffer again (e.g. to read every
+  /// intermediate blob after a forward pass).
+  void set_memory_reuse(bool on);
+  bool memory_reuse() const { return reuse_; }
 
  private:
   void init(const NetParameter& param, const NetState& state, const TextLocations* where);
@@ -106,6 +113,8 @@ class Net {
   int append_bottom(const NetParameter& param, int layer_id, int bottom_id,
                     std::map<std::string, int>* available);
   void append_param(const LayerParameter& lp, int layer_id, int param_id);
+  /// Assigns shared buffers to blobs by lifetime (see Note [Activation reuse]).
+  void plan_memory();
 
   Context& ctx_;
   std::string name_, file_;
@@ -124,6 +133,8 @@ class Net {
   std::vector<std::vector<bool>> bottom_need_backward_;
   std::vector<bool> layer_need_backward_;
   std::vector<int> output_blob_ids_;
+  bool reuse_ = false;
+  std::vector<bool> blob_aliased_;  // storage shared by construction (Split, Flatten, ...)
 
   std::vector<std::shared_ptr<Tensor<T>>> params_;
   std::vector<Tensor<T>*> learnable_params_;

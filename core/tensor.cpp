@@ -1,6 +1,7 @@
 #include "core/tensor.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -72,6 +73,13 @@ template <class T>
 void Tensor<T>::share_data(const Tensor& other) {
   CREMA_ASSERT(count_ == other.count_);
   data_ = other.data_;
+}
+
+template <class T>
+void Tensor<T>::set_data_memory(std::shared_ptr<SyncedMemory> mem) {
+  CREMA_ASSERT(mem && mem->size() >= sizeof(T) * static_cast<size_t>(count_));
+  data_ = std::move(mem);
+  capacity_ = std::min(capacity_, data_->size() / sizeof(T));
 }
 
 template <class T>

@@ -56,6 +56,11 @@ class Tensor {
   void share_data(const Tensor& other);
   void share_diff(const Tensor& other);
   bool shares_data_with(const Tensor& other) const { return data_ == other.data_; }
+  /// The data storage object (for memory planning); may be shared by several tensors.
+  const std::shared_ptr<SyncedMemory>& data_memory() const { return data_; }
+  /// Makes `mem` (at least count() elements) this tensor's data storage; a later reshape that
+  /// needs more gets fresh storage of its own.
+  void set_data_memory(std::shared_ptr<SyncedMemory> mem);
 
   void set_data(T v);
   void set_diff(T v);

@@ -77,6 +77,7 @@ void register_forward(CLI::App& app) {
       throw ConfigError(str_cat("--phase must be TRAIN or TEST, got '", o->phase, "'"));
     state.set_phase(o->phase == "TRAIN" ? TRAIN : TEST);
     Net<float> net(np, ctx, state, &where);
+    net.set_memory_reuse(false);  // every blob is written out, so none may share a buffer
     if (!o->weights.empty()) net.copy_trained_layers_from(o->weights, true);
     for (const auto& [blob, file] : parse_assignments(o->inputs, "--input")) {
       Tensor<float>* t = net.blob_by_name(blob).get();  // unknown names fail before file I/O

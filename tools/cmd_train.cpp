@@ -32,9 +32,13 @@ std::string mb(size_t bytes) {
 
 template <class T>
 void print_memory(const Net<T>& net, const char* what) {
-  std::printf("%s net '%s': %zu layers, %zu blobs, parameters %s, activations %s\n", what,
+  std::printf("%s net '%s': %zu layers, %zu blobs, parameters %s, activations %s", what,
               net.name().c_str(), net.layers().size(), net.blobs().size(),
               mb(net.param_bytes()).c_str(), mb(net.activation_bytes()).c_str());
+  if (net.memory_reuse())
+    std::printf(" (buffers reused; %s without reuse)",
+                mb(net.activation_bytes_without_reuse()).c_str());
+  std::printf("\n");
 }
 
 Phase parse_phase(const std::string& s) {
@@ -156,7 +160,7 @@ void register_test(CLI::App& app) {
     }
     for (size_t j = 0; j < outs.size(); ++j)
       std::printf("%s = %.6g\n", net.blob_names()[outs[j]].c_str(), sums[j] / o->iterations);
-    std::printf("loss = %.6g\n", loss_sum / o->iterations);
+    std::printf("weighted total loss = %.6g\n", loss_sum / o->iterations);
   });
 }
 
