@@ -32,7 +32,9 @@ TEST(MemoryReuse, VdsrTestNetNeedsFarLessAndComputesTheSame) {
   std::printf("VDSR (20 conv layers) TEST net, 48x48 input: activations %.2f MB with reuse, "
               "%.2f MB without (%.1fx less)\n",
               reused / 1048576.0, plain / 1048576.0, static_cast<double>(plain) / reused);
-  EXPECT_EQ(plain, w1);
+  // Without reuse each blob has its buffer (aliased ones may keep a larger, earlier capacity).
+  EXPECT_LE(w1, plain);
+  EXPECT_LT(plain, w1 + w1 / 10);
   EXPECT_LT(reused * 5, plain);  // 20 layers fit in a handful of buffers
 }
 
