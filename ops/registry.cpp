@@ -100,6 +100,20 @@ std::unique_ptr<Layer<T>> create_layer(const LayerParameter& param) {
   const auto& t = table<T>();
   auto it = t.find(param.type());
   if (it == t.end()) {
+    // Caffe types Crema deliberately leaves out, with what to use instead.
+    static const std::map<std::string, std::string> unsupported = {
+        {"HDF5Data", "store the data in an LMDB (`crema convert`) and use a Data layer"},
+        {"HDF5Output", "dump blobs with `crema forward --dump`"},
+        {"ImageData", "convert the image list with `crema convert --images --list` and use Data"},
+        {"WindowData", "convert the windows into an LMDB and use Data"},
+        {"MemoryData", "use an Input layer and set its blob from your program"},
+        {"DummyData", "use an Input layer (tests fill it)"},
+        {"Python", "Python layers are not available in Crema; write the layer in C++ (ops/)"},
+        {"SPP", "use Pooling layers and Concat"},
+    };
+    if (auto u = unsupported.find(param.type()); u != unsupported.end())
+      throw ConfigError(str_cat("layer type '", param.type(), "' is not supported by Crema; ",
+                                u->second));
     std::string msg = str_cat("unknown layer type '", param.type(), "'");
     const std::string near = nearest_layer_type(param.type());
     if (!near.empty()) msg += str_cat("; did you mean '", near, "'?");
