@@ -2,46 +2,12 @@
 
 #include <algorithm>
 #include <memory>
-#include <tuple>
-#include <utility>
 
 #include "core/blas.h"
 #include "core/parallel.h"
+#include "ops/conv_geometry.h"
 
 namespace crema {
-namespace {
-
-// One spatial parameter as (h, w): either the repeated field `name` (1 value for both axes or
-// one per axis) or the 2-d pair `<stem>_h` / `<stem>_w`, as Caffe reads them.
-struct HwParam {
-  const char* name;  // repeated field, e.g. "kernel_size"
-  const char* stem;  // pair stem, e.g. "kernel" for kernel_h / kernel_w
-  const google::protobuf::RepeatedField<uint32_t>& values;
-  bool has_h, has_w;
-  uint32_t h, w;
-  bool pair_needs_both;  // kernel and stride have no default for the missing half
-};
-
-std::pair<int64_t, int64_t> read_hw(const HwParam& p, int64_t fallback, bool required) {
-  if (p.has_h || p.has_w) {
-    CREMA_LAYER_CHECK(p.values.empty(), "give either ", p.name, " or ", p.stem, "_h/", p.stem,
-                      "_w, not both");
-    CREMA_LAYER_CHECK(!p.pair_needs_both || (p.has_h && p.has_w), "set both ", p.stem, "_h and ",
-                      p.stem, "_w (only one of them was given)");
-    return {p.h, p.w};
-  }
-  CREMA_LAYER_CHECK(p.values.size() <= 2, p.name,
-                    " takes one value, or one per spatial axis (H, W); got ", p.values.size(),
-                    " values (only 2-d convolution is supported)");
-  if (p.values.empty()) {
-    CREMA_LAYER_CHECK(!required, p.name, " is required (or ", p.stem, "_h and ", p.stem, "_w)");
-    return {fallback, fallback};
-  }
-  const int64_t h = p.values.Get(0);
-  return {h, p.values.size() == 2 ? int64_t{p.values.Get(1)} : h};
-}
-
-}  // namespace
 
 template <class T>
 void ConvolutionLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom,
@@ -55,24 +21,15 @@ void ConvolutionLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom,
                     bottom[0]->shape_string(),
                     "; Convolution supports 2-d spatial input only (no 1-d or N-d convolution)");
 
-  std::tie(kernel_h_, kernel_w_) =
-      read_hw({"kernel_size", "kernel", cp.kernel_size(), cp.has_kernel_h(), cp.has_kernel_w(),
-               cp.kernel_h(), cp.kernel_w(), true},
-              0, true);
-  std::tie(stride_h_, stride_w_) = read_hw({"stride", "stride", cp.stride(), cp.has_stride_h(),
-                                            cp.has_stride_w(), cp.stride_h(), cp.stride_w(), true},
-                                           1, false);
-  std::tie(pad_h_, pad_w_) = read_hw(
-      {"pad", "pad", cp.pad(), cp.has_pad_h(), cp.has_pad_w(), cp.pad_h(), cp.pad_w(), false}, 0,
-      false);
-  std::tie(dilation_h_, dilation_w_) =
-      read_hw({"dilation", "dilation", cp.dilation(), false, false, 0, 0, false}, 1, false);
-  CREMA_LAYER_CHECK(kernel_h_ > 0 && kernel_w_ > 0, "kernel size must be > 0, got ", kernel_h_, "x",
-                    kernel_w_);
-  CREMA_LAYER_CHECK(stride_h_ > 0 && stride_w_ > 0, "stride must be > 0, got ", stride_h_, "x",
-                    stride_w_);
-  CREMA_LAYER_CHECK(dilation_h_ > 0 && dilation_w_ > 0, "dilation must be > 0, got ", dilation_h_,
-                    "x", dilation_w_);
+  const ConvGeometry geom = read_conv_geometry(cp);
+  kernel_h_ = geom.kernel_h;
+  kernel_w_ = geom.kernel_w;
+  stride_h_ = geom.stride_h;
+  stride_w_ = geom.stride_w;
+  pad_h_ = geom.pad_h;
+  pad_w_ = geom.pad_w;
+  dilation_h_ = geom.dilation_h;
+  dilation_w_ = geom.dilation_w;
 
   channels_ = bottom[0]->shape(1);
   num_output_ = cp.num_output();
@@ -126,7 +83,7 @@ void ConvolutionLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom,
   for (auto* t : top) t->reshape({b0.shape(0), num_output_, out_h, out_w});
   args_ = {channels_, height,    width,       kernel_h_,   kernel_w_, pad_h_, pad_w_,
            stride_h_, stride_w_, dilation_h_, dilation_w_, out_h,     out_w,  1};
-  args_.num = chunk_size(b0.shape(0));
+  args_.num = conv_chunk_size(channels_ * kernel_h_ * kernel_w_ * out_h * out_w, b0.shape(0));
   const int64_t cols = args_.num * out_h * out_w;
   col_buffer_.reshape({channels_ * kernel_h_ * kernel_w_, cols});
   out_buffer_.reshape({num_output_, cols});
@@ -134,16 +91,6 @@ void ConvolutionLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom,
     bias_multiplier_.reshape({cols});
     bias_multiplier_.set_data(T(1));
   }
-}
-
-template <class T>
-int64_t ConvolutionLayer<T>::chunk_size(int64_t num) const {
-  // Batching images into one GEMM keeps BLAS efficient on small maps; the budget bounds the
-  // column buffer (16 M elements) on large ones.
-  constexpr int64_t kColumnBudget = int64_t{1} << 24;
-  const int64_t per_image = channels_ * kernel_h_ * kernel_w_ * args_.out_h * args_.out_w;
-  return std::clamp<int64_t>(kColumnBudget / std::max<int64_t>(per_image, 1), 1,
-                             std::max<int64_t>(num, 1));
 }
 
 template <class T>

@@ -29,9 +29,6 @@ class ConvolutionLayer : public Layer<T> {
                     const TensorVec<T>& bottom) override;
 
  private:
-  // Images per GEMM: as many as keep the column buffer near kColumnBudget elements.
-  int64_t chunk_size(int64_t num) const;
-
   int64_t num_output_ = 0, channels_ = 0, group_ = 1;
   int64_t kernel_h_ = 0, kernel_w_ = 0, pad_h_ = 0, pad_w_ = 0;
   int64_t stride_h_ = 1, stride_w_ = 1, dilation_h_ = 1, dilation_w_ = 1;

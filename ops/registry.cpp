@@ -7,9 +7,13 @@
 
 // LAYER HEADERS (alphabetical)
 #include "ops/accuracy_layer.h"
+#include "ops/batch_norm_layer.h"
+#include "ops/bias_layer.h"
+#include "ops/bn_layer.h"
 #include "ops/concat_layer.h"
 #include "ops/conv_layer.h"
 #include "ops/data_layer.h"
+#include "ops/deconv_layer.h"
 #include "ops/dropout_layer.h"
 #include "ops/eltwise_layer.h"
 #include "ops/euclidean_loss_layer.h"
@@ -19,6 +23,7 @@
 #include "ops/pooling_layer.h"
 #include "ops/relu_layer.h"
 #include "ops/reshape_layer.h"
+#include "ops/scale_layer.h"
 #include "ops/sigmoid_layer.h"
 #include "ops/softmax_layer.h"
 #include "ops/softmax_loss_layer.h"
@@ -41,9 +46,13 @@ const std::map<std::string, Factory<T>>& table() {
   static const std::map<std::string, Factory<T>> t = {
       // LAYER TABLE (alphabetical): {"Type", make<T, TypeLayer>},
       {"Accuracy", make<T, AccuracyLayer>},
+      {"BN", make<T, BNLayer>},
+      {"BatchNorm", make<T, BatchNormLayer>},
+      {"Bias", make<T, BiasLayer>},
       {"Concat", make<T, ConcatLayer>},
       {"Convolution", make<T, ConvolutionLayer>},
       {"Data", make<T, DataLayer>},
+      {"Deconvolution", make<T, DeconvolutionLayer>},
       {"Dropout", make<T, DropoutLayer>},
       {"Eltwise", make<T, EltwiseLayer>},
       {"EuclideanLoss", make<T, EuclideanLossLayer>},
@@ -53,6 +62,7 @@ const std::map<std::string, Factory<T>>& table() {
       {"Pooling", make<T, PoolingLayer>},
       {"ReLU", make<T, ReLULayer>},
       {"Reshape", make<T, ReshapeLayer>},
+      {"Scale", make<T, ScaleLayer>},
       {"Sigmoid", make<T, SigmoidLayer>},
       {"Softmax", make<T, SoftmaxLayer>},
       {"SoftmaxWithLoss", make<T, SoftmaxWithLossLayer>},

@@ -1,0 +1,40 @@
+/// Broadcast bias kernel bodies (Caffe's Bias layer; also the bias of Scale and Deconvolution).
+#pragma once
+
+#include <cstdint>
+
+#include "core/hd.h"
+
+namespace crema::kernels {
+
+/// A tensor seen as (outer, dim, inner): the bias (or scale) has `dim` elements and is broadcast
+/// over the outer and inner axes.
+struct BroadcastArgs {
+  int64_t outer, dim, inner;
+};
+
+/// Work item: one row of `inner` elements, i in [0, outer * dim), d = i % dim. Writes
+/// y[i * inner + j] = x[i * inner + j] + b[d]. GATHER; y may alias x (in place).
+template <class T>
+CREMA_HD inline void bias_forward(int64_t i, const BroadcastArgs& a, const T* x, const T* b, T* y) {
+  const T v = b[i % a.dim];
+  const T* src = x + i * a.inner;
+  T* dst = y + i * a.inner;
+  for (int64_t j = 0; j < a.inner; ++j) dst[j] = src[j] + v;
+}
+
+/// Gradient of the bias. Work item: one bias element d in [0, dim); sums dy over the outer and
+/// inner axes in a fixed order (o, then j), and writes db[d] = sum, or adds it when
+/// `accumulate` (parameter diffs). GATHER.
+template <class T>
+CREMA_HD inline void bias_param_backward(int64_t d, const BroadcastArgs& a, const T* dy, T* db,
+                                         bool accumulate) {
+  T sum = T(0);
+  for (int64_t o = 0; o < a.outer; ++o) {
+    const T* row = dy + (o * a.dim + d) * a.inner;
+    for (int64_t j = 0; j < a.inner; ++j) sum += row[j];
+  }
+  db[d] = accumulate ? db[d] + sum : sum;
+}
+
+}  // namespace crema::kernels

@@ -1,0 +1,140 @@
+#include "ops/batch_norm_layer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+
+#include "core/parallel.h"
+#include "cuda_kernels/scale.h"
+
+namespace crema {
+
+template <class T>
+void BatchNormLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom,
+                                    const TensorVec<T>& top) {
+  const BatchNormParameter& p = this->layer_param().batch_norm_param();
+  // Caffe: statistics of the batch when training, stored ones when testing, unless set.
+  use_global_stats_ = p.has_use_global_stats() ? p.use_global_stats() : this->phase() == TEST;
+  moving_average_fraction_ = static_cast<T>(p.moving_average_fraction());
+  eps_ = static_cast<T>(p.eps());
+  CREMA_LAYER_CHECK(p.eps() > 0 && std::isfinite(p.eps()), "batch_norm_param.eps must be > 0, got ",
+                    p.eps(), " (it keeps 1 / sqrt(var + eps) finite; Caffe's default is 1e-5)");
+  CREMA_LAYER_CHECK(std::isfinite(p.moving_average_fraction()) &&
+                        p.moving_average_fraction() >= 0 && p.moving_average_fraction() <= 1,
+                    "batch_norm_param.moving_average_fraction must be in [0, 1], got ",
+                    p.moving_average_fraction(), " (Caffe's default is 0.999)");
+  CREMA_SHAPE_CHECK(bottom[0]->num_axes() >= 1, "bottom 0 must have at least 1 axis (N, C, ...), ",
+                    "got a scalar");
+  channels_ = bottom[0]->num_axes() == 1 ? 1 : bottom[0]->shape(1);
+  CREMA_SHAPE_CHECK(channels_ > 0, "bottom 0 has no channels: ", bottom[0]->shape_string());
+
+  this->blobs_.clear();
+  this->blobs_.push_back(std::make_shared<Tensor<T>>(std::vector<int64_t>{channels_}));
+  this->blobs_.push_back(std::make_shared<Tensor<T>>(std::vector<int64_t>{channels_}));
+  this->blobs_.push_back(std::make_shared<Tensor<T>>(std::vector<int64_t>{1}));
+  for (auto& b : this->blobs_) b->set_data(T(0));
+
+  // The statistics are not learned: as Caffe, give every blob lr_mult 0 (adding the ParamSpecs
+  // that are missing) and refuse a non-zero one.
+  for (int k = 0; k < 3; ++k) {
+    if (k < this->param_.param_size()) {
+      CREMA_LAYER_CHECK(this->param_.param(k).lr_mult() == 0, "param ", k, " has lr_mult ",
+                        this->param_.param(k).lr_mult(),
+                        ", but BatchNorm's blobs are running statistics, not learned parameters; "
+                        "set lr_mult: 0 or drop the `param` entries (learn a scale and shift with "
+                        "a Scale layer with bias_term: true)");
+    } else {
+      this->param_.add_param()->set_lr_mult(0);
+    }
+    this->set_param_propagate_down(k, false);
+  }
+}
+
+template <class T>
+void BatchNormLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  const Tensor<T>& x = *bottom[0];
+  const int64_t c = x.num_axes() == 1 ? 1 : x.shape(1);
+  CREMA_SHAPE_CHECK(c == channels_, "bottom 0 has ", c, " channels (shape ", x.shape_string(),
+                    ") but the layer was set up for ", channels_);
+  if (top[0] != bottom[0]) top[0]->reshape_like(x);
+  const int64_t num = x.shape(0);
+  args_ = {num, channels_, num * channels_ > 0 ? x.count() / (num * channels_) : 0};
+  for (Tensor<T>* t : {&mean_, &var_, &inv_std_, &sum_dy_, &sum_dy_xnorm_}) t->reshape({channels_});
+  if (!use_global_stats_) x_norm_.reshape_like(x);
+}
+
+template <class T>
+void BatchNormLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
+                                    const TensorVec<T>& top) {
+  // An empty batch has no statistics; leave the running ones alone.
+  if (bottom[0]->count() == 0) return;
+  const T* x = bottom[0]->cpu_data();
+  T* y = top[0]->mutable_cpu_data();
+  T* mean = mean_.mutable_cpu_data();
+  T* var = var_.mutable_cpu_data();
+  T* inv_std = inv_std_.mutable_cpu_data();
+  const kernels::BatchNormArgs a = args_;
+  const int64_t c_n = channels_;
+  T* mean_sum = this->blobs_[0]->mutable_cpu_data();
+  T* var_sum = this->blobs_[1]->mutable_cpu_data();
+  T* factor = this->blobs_[2]->mutable_cpu_data();
+  if (use_global_stats_) {
+    const T f = factor[0] == T(0) ? T(0) : T(1) / factor[0];
+    parallel_for(ctx, c_n, [&](int64_t c) {
+      kernels::batch_norm_global_stats(c, f, mean_sum, var_sum, mean, var);
+    });
+  } else {
+    parallel_for(ctx, c_n, [&](int64_t c) { kernels::batch_norm_stats(c, a, x, mean, var); });
+    // Caffe's running sums: the factor counts the decayed number of updates, and the variance
+    // sum takes the unbiased batch variance (m / (m - 1)).
+    const int64_t m = a.num * a.spatial;
+    const T correction =
+        m > 1 ? static_cast<T>(static_cast<double>(m) / static_cast<double>(m - 1)) : T(1);
+    const T fraction = moving_average_fraction_;
+    factor[0] = factor[0] * fraction + T(1);
+    parallel_for(ctx, c_n, [&](int64_t c) {
+      kernels::batch_norm_moving_update(c, mean, var, fraction, correction, mean_sum, var_sum);
+    });
+  }
+  const T eps = eps_;
+  parallel_for(ctx, c_n, [&](int64_t c) { kernels::batch_norm_inv_std(c, var, eps, inv_std); });
+  parallel_for(ctx, a.num * a.channels,
+               [&](int64_t i) { kernels::batch_norm_forward(i, a, x, mean, inv_std, y); });
+  // A later in-place layer may overwrite the top; backward needs the normalized values.
+  if (!use_global_stats_) {
+    const int64_t n = top[0]->count();
+    const T* src = top[0]->cpu_data();
+    std::copy(src, src + n, x_norm_.mutable_cpu_data());
+  }
+}
+
+template <class T>
+void BatchNormLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
+                                     const std::vector<bool>& propagate_down,
+                                     const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  const T* dy = top[0]->cpu_diff();
+  T* dx = bottom[0]->mutable_cpu_diff();
+  const T* inv_std = inv_std_.cpu_data();
+  const kernels::BatchNormArgs a = args_;
+  const kernels::BroadcastArgs rows{a.num, a.channels, a.spatial};
+  if (use_global_stats_) {
+    // The statistics are constants: the layer is a per-channel affine map.
+    parallel_for(ctx, a.num * a.channels,
+                 [&](int64_t i) { kernels::scale_forward<T>(i, rows, dy, inv_std, nullptr, dx); });
+    return;
+  }
+  const T* xnorm = x_norm_.cpu_data();
+  T* sum_dy = sum_dy_.mutable_cpu_data();
+  T* sum_dyx = sum_dy_xnorm_.mutable_cpu_data();
+  parallel_for(ctx, channels_, [&](int64_t c) {
+    kernels::batch_norm_backward_sums(c, a, dy, xnorm, sum_dy, sum_dyx);
+  });
+  parallel_for(ctx, a.num * a.channels, [&](int64_t i) {
+    kernels::batch_norm_backward(i, a, dy, xnorm, sum_dy, sum_dyx, inv_std, dx);
+  });
+}
+
+CREMA_INSTANTIATE_CLASS(BatchNormLayer);
+
+}  // namespace crema

@@ -1,0 +1,46 @@
+/// BatchNormLayer<T>: Caffe's BatchNorm: per-channel normalization by batch statistics (TRAIN)
+/// or by stored running statistics (use_global_stats); no scale/shift (follow with Scale).
+#pragma once
+
+#include <vector>
+
+#include "core/layer.h"
+#include "cuda_kernels/batch_norm.h"
+
+namespace crema {
+
+/// y = (x - mean) / sqrt(var + eps) per channel (axis 1) over a bottom of shape (N, C, ...).
+/// Blobs, as Caffe: [0] running mean sum (C), [1] running variance sum (C), [2] their common
+/// scale factor (1); the statistics are sums / factor. The blobs are not learned: lr_mult is
+/// forced to 0. May run in place.
+template <class T>
+class BatchNormLayer : public Layer<T> {
+ public:
+  using Layer<T>::Layer;
+
+  const char* type() const override { return "BatchNorm"; }
+  int exact_num_bottom() const override { return 1; }
+  int exact_num_top() const override { return 1; }
+
+  void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+
+  bool use_global_stats() const { return use_global_stats_; }
+
+ protected:
+  void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+
+ private:
+  bool use_global_stats_ = false;
+  T moving_average_fraction_ = T(0.999);
+  T eps_ = T(1e-5);
+  int64_t channels_ = 0;
+  kernels::BatchNormArgs args_{};
+  Tensor<T> mean_, var_, inv_std_;   // (C) statistics of the last forward
+  Tensor<T> sum_dy_, sum_dy_xnorm_;  // (C) backward sums
+  Tensor<T> x_norm_;                 // normalized input of the last batch-statistics forward
+};
+
+}  // namespace crema

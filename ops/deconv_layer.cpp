@@ -1,0 +1,194 @@
+#include "ops/deconv_layer.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "core/blas.h"
+#include "core/parallel.h"
+#include "cuda_kernels/bias.h"
+#include "ops/conv_geometry.h"
+
+namespace crema {
+
+template <class T>
+void DeconvolutionLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom,
+                                        const TensorVec<T>& top) {
+  const ConvolutionParameter& cp = this->layer_param().convolution_param();
+  const int num_axes = bottom[0]->num_axes();
+  const int axis = cp.axis() < 0 ? cp.axis() + num_axes : cp.axis();
+  CREMA_LAYER_CHECK(axis == 1, "only axis: 1 (channels after the batch axis) is supported, got ",
+                    cp.axis());
+  CREMA_SHAPE_CHECK(num_axes == 4, "bottom 0 must be 4-d (N, C, H, W), got ",
+                    bottom[0]->shape_string(),
+                    "; Deconvolution supports 2-d spatial input only (no 1-d or N-d)");
+  const ConvGeometry geom = read_conv_geometry(cp);
+  kernel_h_ = geom.kernel_h;
+  kernel_w_ = geom.kernel_w;
+  stride_h_ = geom.stride_h;
+  stride_w_ = geom.stride_w;
+  pad_h_ = geom.pad_h;
+  pad_w_ = geom.pad_w;
+  dilation_h_ = geom.dilation_h;
+  dilation_w_ = geom.dilation_w;
+
+  channels_ = bottom[0]->shape(1);
+  num_output_ = cp.num_output();
+  group_ = cp.group();
+  bias_term_ = cp.bias_term();
+  CREMA_SHAPE_CHECK(channels_ > 0, "bottom 0 has no channels: ", bottom[0]->shape_string());
+  CREMA_LAYER_CHECK(num_output_ > 0, "num_output must be > 0, got ", num_output_,
+                    "; set convolution_param { num_output: ... }");
+  CREMA_LAYER_CHECK(group_ > 0, "group must be > 0, got ", group_);
+  CREMA_LAYER_CHECK(channels_ % group_ == 0, "group ", group_,
+                    " must divide the input channels, got ", channels_, " channels (bottom ",
+                    bottom[0]->shape_string(), ")");
+  CREMA_LAYER_CHECK(num_output_ % group_ == 0, "group ", group_, " must divide num_output ",
+                    num_output_);
+
+  // Caffe's layout: the weights of the equivalent convolution from top to bottom.
+  this->blobs_.clear();
+  this->blobs_.push_back(std::make_shared<Tensor<T>>(
+      std::vector<int64_t>{channels_, num_output_ / group_, kernel_h_, kernel_w_}));
+  this->fill_blob(ctx, cp.weight_filler(), 0);
+  if (bias_term_) {
+    this->blobs_.push_back(std::make_shared<Tensor<T>>(std::vector<int64_t>{num_output_}));
+    this->fill_blob(ctx, cp.bias_filler(), 1);
+  }
+}
+
+template <class T>
+void DeconvolutionLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom,
+                                    const TensorVec<T>& top) {
+  const Tensor<T>& b0 = *bottom[0];
+  CREMA_SHAPE_CHECK(b0.num_axes() == 4, "bottom 0 must be 4-d (N, C, H, W), got ",
+                    b0.shape_string());
+  CREMA_SHAPE_CHECK(b0.shape(1) == channels_, "bottom 0 has ", b0.shape(1),
+                    " channels but the weights were set up for ", channels_, " (shape ",
+                    b0.shape_string(), ")");
+  for (size_t i = 0; i < bottom.size(); ++i) {
+    CREMA_SHAPE_CHECK(bottom[i]->shape() == b0.shape(),
+                      "all bottoms must have the same shape: ", "bottom 0 is ", b0.shape_string(),
+                      ", bottom ", i, " is ", bottom[i]->shape_string());
+    CREMA_LAYER_CHECK(top[i] != bottom[i], "cannot run in place (top ", i, " is bottom ", i,
+                      "); give the top its own name");
+  }
+  const int64_t height = b0.shape(2), width = b0.shape(3);
+  CREMA_SHAPE_CHECK(height > 0 && width > 0,
+                    "bottom 0 has an empty spatial extent: ", b0.shape_string());
+  const int64_t out_h = stride_h_ * (height - 1) + dilation_h_ * (kernel_h_ - 1) + 1 - 2 * pad_h_;
+  const int64_t out_w = stride_w_ * (width - 1) + dilation_w_ * (kernel_w_ - 1) + 1 - 2 * pad_w_;
+  CREMA_SHAPE_CHECK(out_h > 0 && out_w > 0, "output would be ", out_h, "x", out_w,
+                    " for input HxW ", height, "x", width, ", kernel ", kernel_h_, "x", kernel_w_,
+                    ", stride ", stride_h_, "x", stride_w_, ", dilation ", dilation_h_, "x",
+                    dilation_w_, " and pad ", pad_h_, "x", pad_w_,
+                    "; need stride * (H - 1) + dilation * (kernel - 1) + 1 > 2 * pad");
+  for (auto* t : top) t->reshape({b0.shape(0), num_output_, out_h, out_w});
+  args_ = {num_output_, out_h,     out_w,       kernel_h_,   kernel_w_, pad_h_, pad_w_,
+           stride_h_,   stride_w_, dilation_h_, dilation_w_, height,    width,  1};
+  args_.num = conv_chunk_size(num_output_ * kernel_h_ * kernel_w_ * height * width, b0.shape(0));
+  const int64_t cols = args_.num * height * width;
+  col_buffer_.reshape({num_output_ * kernel_h_ * kernel_w_, cols});
+  in_buffer_.reshape({channels_, cols});
+}
+
+template <class T>
+void DeconvolutionLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
+                                        const TensorVec<T>& top) {
+  const T* weight = this->blobs_[0]->cpu_data();
+  const T* bias = bias_term_ ? this->blobs_[1]->cpu_data() : nullptr;
+  const int64_t m = channels_ / group_;                            // bottom channels per group
+  const int64_t k = num_output_ / group_ * kernel_h_ * kernel_w_;  // column rows per group
+  const int64_t p = args_.out_h * args_.out_w;                     // bottom pixels
+  const int64_t in_dim = channels_ * p;
+  const int64_t out_dim = num_output_ * args_.height * args_.width;
+  for (size_t b = 0; b < bottom.size(); ++b) {
+    const T* x = bottom[b]->cpu_data();
+    T* y = top[b]->mutable_cpu_data();
+    const int64_t num = bottom[b]->shape(0);
+    for (int64_t n0 = 0; n0 < num; n0 += args_.num) {
+      kernels::Im2colArgs a = args_;
+      a.num = std::min(args_.num, num - n0);
+      const int64_t cols = a.num * p, c = channels_, imgs = a.num;
+      // (images, C, p) -> (C, images, p): the GEMM layout of the bottom chunk.
+      const T* xc = x + n0 * in_dim;
+      T* xb = in_buffer_.mutable_cpu_data();
+      parallel_for(ctx, imgs * in_dim,
+                   [&](int64_t i) { kernels::swap_leading_axes(i, imgs, c, p, xc, xb); });
+      // Columns of the equivalent convolution: col_g = W_g^T x_g per group.
+      T* col = col_buffer_.mutable_cpu_data();
+      for (int64_t g = 0; g < group_; ++g)
+        blas::gemm<T>(true, false, k, cols, m, T(1), weight + g * m * k, xb + g * m * cols, T(0),
+                      col + g * k * cols);
+      // col2im scatters the columns back to image pixels (as a gather per pixel row).
+      T* yc = y + n0 * out_dim;
+      parallel_for(ctx, imgs * num_output_ * a.height,
+                   [&](int64_t i) { kernels::im2col_backward(i, a, col, yc); });
+      if (bias != nullptr) {
+        const kernels::BroadcastArgs bd{imgs, num_output_, a.height * a.width};
+        parallel_for(ctx, imgs * num_output_,
+                     [&](int64_t i) { kernels::bias_forward(i, bd, yc, bias, yc); });
+      }
+    }
+  }
+}
+
+template <class T>
+void DeconvolutionLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
+                                         const std::vector<bool>& propagate_down,
+                                         const TensorVec<T>& bottom) {
+  const T* weight = this->blobs_[0]->cpu_data();
+  const int64_t m = channels_ / group_;
+  const int64_t k = num_output_ / group_ * kernel_h_ * kernel_w_;
+  const int64_t p = args_.out_h * args_.out_w;
+  const int64_t in_dim = channels_ * p;
+  const int64_t out_dim = num_output_ * args_.height * args_.width;
+  const int64_t rows = num_output_ * kernel_h_ * kernel_w_;
+  const bool weight_down = this->param_propagate_down(0);
+  const bool bias_down = bias_term_ && this->param_propagate_down(1);
+  for (size_t b = 0; b < bottom.size(); ++b) {
+    if (!weight_down && !bias_down && !propagate_down[b]) continue;
+    const T* x = bottom[b]->cpu_data();
+    const T* dy = top[b]->cpu_diff();
+    const int64_t num = bottom[b]->shape(0);
+    if (bias_down) {
+      const kernels::BroadcastArgs bd{num, num_output_, args_.height * args_.width};
+      T* db = this->blobs_[1]->mutable_cpu_diff();
+      parallel_for(ctx, num_output_,
+                   [&](int64_t o) { kernels::bias_param_backward(o, bd, dy, db, true); });
+    }
+    if (!weight_down && !propagate_down[b]) continue;
+    for (int64_t n0 = 0; n0 < num; n0 += args_.num) {
+      kernels::Im2colArgs a = args_;
+      a.num = std::min(args_.num, num - n0);
+      const int64_t cols = a.num * p, c = channels_, imgs = a.num;
+      // im2col of the top diff: the forward pass of the equivalent convolution.
+      const T* dyc = dy + n0 * out_dim;
+      T* col = col_buffer_.mutable_cpu_data();
+      parallel_for(ctx, rows * a.num * a.out_h,
+                   [&](int64_t i) { kernels::im2col_forward(i, a, dyc, col); });
+      T* buf = in_buffer_.mutable_cpu_data();
+      if (weight_down) {
+        const T* xc = x + n0 * in_dim;
+        parallel_for(ctx, imgs * in_dim,
+                     [&](int64_t i) { kernels::swap_leading_axes(i, imgs, c, p, xc, buf); });
+        T* weight_diff = this->blobs_[0]->mutable_cpu_diff();
+        for (int64_t g = 0; g < group_; ++g)
+          blas::gemm<T>(false, true, m, k, cols, T(1), buf + g * m * cols, col + g * k * cols, T(1),
+                        weight_diff + g * m * k);
+      }
+      if (propagate_down[b]) {
+        for (int64_t g = 0; g < group_; ++g)
+          blas::gemm<T>(false, false, m, cols, k, T(1), weight + g * m * k, col + g * k * cols,
+                        T(0), buf + g * m * cols);
+        // (C, images, p) -> (images, C, p)
+        T* dx = bottom[b]->mutable_cpu_diff() + n0 * in_dim;
+        parallel_for(ctx, imgs * in_dim,
+                     [&](int64_t i) { kernels::swap_leading_axes(i, c, imgs, p, buf, dx); });
+      }
+    }
+  }
+}
+
+CREMA_INSTANTIATE_CLASS(DeconvolutionLayer);
+
+}  // namespace crema
