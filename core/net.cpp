@@ -265,14 +265,17 @@ void Net<T>::init(const NetParameter& in_param, const NetState& in_state,
         const int tid = top_id_vecs_[id][j];
         blob_loss_weights_[tid] = layer.loss(static_cast<int>(j));
       }
+      // The layer's own parameter (after setup) may fix param specs, e.g. BatchNorm's
+      // statistics have lr_mult 0 whatever the prototxt says.
+      const LayerParameter& set_lp = layer.layer_param();
       const int num_params = static_cast<int>(layer.blobs().size());
-      CREMA_CHECK_AS(ConfigError, lp.param_size() <= num_params, "has ", lp.param_size(),
+      CREMA_CHECK_AS(ConfigError, set_lp.param_size() <= num_params, "has ", set_lp.param_size(),
                      " `param` specs but only ", num_params, " parameter blob(s)");
       for (int k = 0; k < num_params; ++k) {
-        const bool learn = !(k < lp.param_size() && lp.param(k).lr_mult() == 0);
-        layer.set_param_propagate_down(k, learn);
+        const bool learn = !(k < set_lp.param_size() && set_lp.param(k).lr_mult() == 0);
+        layer.set_param_propagate_down(k, learn && layer.param_propagate_down(k));
         need_backward |= learn;
-        append_param(lp, id, k);
+        append_param(set_lp, id, k);
       }
       for (int tid : top_id_vecs_[id]) blob_need_backward_[tid] = need_backward;
       layer_need_backward_.push_back(need_backward);

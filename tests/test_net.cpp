@@ -266,3 +266,25 @@ TEST(Net, WeightsRoundTripAndMismatchReport) {
 
 }  // namespace
 }  // namespace crema
+
+namespace crema {
+namespace {
+
+TEST(Net, LayerFixedParamSpecsWin) {
+  // BatchNorm's statistics are not learned, even without `param { lr_mult: 0 }` in the file.
+  Context ctx = Context::cpu(1);
+  NetParameter p;
+  parse_text_proto(R"(
+layer { name: "in" type: "Input" top: "x" top: "y" input_param { shape { dim: 4 dim: 3 } } }
+layer { name: "bn" type: "BatchNorm" bottom: "x" top: "b" }
+layer { name: "loss" type: "EuclideanLoss" bottom: "b" bottom: "y" top: "l" })", "net", &p);
+  NetState st;
+  st.set_phase(TRAIN);
+  Net<float> net(p, ctx, st);
+  ASSERT_EQ(net.params_lr().size(), 3u);
+  for (float lr : net.params_lr()) EXPECT_EQ(lr, 0.f);
+  for (int k = 0; k < 3; ++k) EXPECT_FALSE(net.layers()[1]->param_propagate_down(k));
+}
+
+}  // namespace
+}  // namespace crema
