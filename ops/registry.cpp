@@ -7,28 +7,42 @@
 
 // LAYER HEADERS (alphabetical)
 #include "ops/accuracy_layer.h"
+#include "ops/argmax_layer.h"
 #include "ops/batch_norm_layer.h"
 #include "ops/bias_layer.h"
 #include "ops/bn_layer.h"
 #include "ops/concat_layer.h"
+#include "ops/contrastive_loss_layer.h"
 #include "ops/conv_layer.h"
+#include "ops/crop_layer.h"
 #include "ops/data_layer.h"
 #include "ops/deconv_layer.h"
 #include "ops/dropout_layer.h"
 #include "ops/eltwise_layer.h"
+#include "ops/embed_layer.h"
 #include "ops/euclidean_loss_layer.h"
 #include "ops/flatten_layer.h"
+#include "ops/hinge_loss_layer.h"
+#include "ops/infogain_loss_layer.h"
 #include "ops/inner_product_layer.h"
 #include "ops/input_layer.h"
+#include "ops/l1_loss_layer.h"
+#include "ops/multinomial_logistic_loss_layer.h"
 #include "ops/pooling_layer.h"
+#include "ops/reduction_layer.h"
 #include "ops/relu_layer.h"
 #include "ops/reshape_layer.h"
 #include "ops/scale_layer.h"
+#include "ops/sigmoid_cross_entropy_loss_layer.h"
 #include "ops/sigmoid_layer.h"
+#include "ops/silence_layer.h"
+#include "ops/slice_layer.h"
+#include "ops/smooth_l1_loss_layer.h"
 #include "ops/softmax_layer.h"
 #include "ops/softmax_loss_layer.h"
 #include "ops/split_layer.h"
 #include "ops/tanh_layer.h"
+#include "ops/tile_layer.h"
 
 namespace crema {
 namespace {
@@ -46,28 +60,42 @@ const std::map<std::string, Factory<T>>& table() {
   static const std::map<std::string, Factory<T>> t = {
       // LAYER TABLE (alphabetical): {"Type", make<T, TypeLayer>},
       {"Accuracy", make<T, AccuracyLayer>},
+      {"ArgMax", make<T, ArgMaxLayer>},
       {"BN", make<T, BNLayer>},
       {"BatchNorm", make<T, BatchNormLayer>},
       {"Bias", make<T, BiasLayer>},
       {"Concat", make<T, ConcatLayer>},
+      {"ContrastiveLoss", make<T, ContrastiveLossLayer>},
       {"Convolution", make<T, ConvolutionLayer>},
+      {"Crop", make<T, CropLayer>},
       {"Data", make<T, DataLayer>},
       {"Deconvolution", make<T, DeconvolutionLayer>},
       {"Dropout", make<T, DropoutLayer>},
       {"Eltwise", make<T, EltwiseLayer>},
+      {"Embed", make<T, EmbedLayer>},
       {"EuclideanLoss", make<T, EuclideanLossLayer>},
       {"Flatten", make<T, FlattenLayer>},
+      {"HingeLoss", make<T, HingeLossLayer>},
+      {"InfogainLoss", make<T, InfogainLossLayer>},
       {"InnerProduct", make<T, InnerProductLayer>},
       {"Input", make<T, InputLayer>},
+      {"L1Loss", make<T, L1LossLayer>},
+      {"MultinomialLogisticLoss", make<T, MultinomialLogisticLossLayer>},
       {"Pooling", make<T, PoolingLayer>},
       {"ReLU", make<T, ReLULayer>},
+      {"Reduction", make<T, ReductionLayer>},
       {"Reshape", make<T, ReshapeLayer>},
       {"Scale", make<T, ScaleLayer>},
       {"Sigmoid", make<T, SigmoidLayer>},
+      {"SigmoidCrossEntropyLoss", make<T, SigmoidCrossEntropyLossLayer>},
+      {"Silence", make<T, SilenceLayer>},
+      {"Slice", make<T, SliceLayer>},
+      {"SmoothL1Loss", make<T, SmoothL1LossLayer>},
       {"Softmax", make<T, SoftmaxLayer>},
       {"SoftmaxWithLoss", make<T, SoftmaxWithLossLayer>},
       {"Split", make<T, SplitLayer>},
       {"TanH", make<T, TanHLayer>},
+      {"Tile", make<T, TileLayer>},
   };
   return t;
 }

@@ -1,0 +1,68 @@
+#include "ops/hinge_loss_layer.h"
+
+#include <algorithm>
+
+#include "core/parallel.h"
+#include "ops/class_label.h"
+
+namespace crema {
+
+template <class T>
+void HingeLossLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom,
+                                    const TensorVec<T>& top) {
+  if (this->layer_param().loss_weight_size() == 0) this->set_loss(0, T(1));
+  args_.l2 = this->layer_param().hinge_loss_param().norm() == HingeLossParameter::L2;
+}
+
+template <class T>
+void HingeLossLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  const Tensor<T>& x = *bottom[0];
+  const Tensor<T>& label = *bottom[1];
+  CREMA_SHAPE_CHECK(x.num_axes() >= 1, "bottom 0 (scores) is a scalar; it needs shape N x K");
+  const int64_t n = x.shape(0);
+  CREMA_SHAPE_CHECK(label.count() == n, "bottom 1 (labels) has shape ", label.shape_string(),
+                    " but bottom 0 (scores) has shape ", x.shape_string(),
+                    "; give one label per sample (", n, ")");
+  args_.num = n;
+  args_.dim = n > 0 ? x.count() / n : 0;
+  loss_.reshape({n});
+  state_.reshape({n});
+  top[0]->reshape(std::vector<int64_t>{});
+}
+
+template <class T>
+void HingeLossLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
+                                    const TensorVec<T>& top) {
+  const T* x = bottom[0]->cpu_data();
+  const T* label = bottom[1]->cpu_data();
+  T* loss = loss_.mutable_cpu_data();
+  T* state = state_.mutable_cpu_data();
+  const kernels::HingeLossArgs a = args_;
+  parallel_for(ctx, a.num,
+               [&](int64_t i) { kernels::hinge_loss_forward(i, a, x, label, loss, state); });
+  check_class_labels(state, label, a.num, a.dim, 1, false, 0);
+  double sum = 0;
+  for (int64_t i = 0; i < a.num; ++i) sum += loss[i];
+  top[0]->mutable_cpu_data()[0] =
+      static_cast<T>(sum / static_cast<double>(std::max<int64_t>(a.num, 1)));
+}
+
+template <class T>
+void HingeLossLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
+                                     const std::vector<bool>& propagate_down,
+                                     const TensorVec<T>& bottom) {
+  CREMA_LAYER_CHECK(!propagate_down[1],
+                    "cannot backpropagate to labels (bottom 1); set propagate_down: false for it");
+  if (!propagate_down[0]) return;
+  const T* x = bottom[0]->cpu_data();
+  const T* label = bottom[1]->cpu_data();
+  T* dx = bottom[0]->mutable_cpu_diff();
+  const kernels::HingeLossArgs a = args_;
+  const T scale = top[0]->cpu_diff()[0] / static_cast<T>(std::max<int64_t>(a.num, 1));
+  parallel_for(ctx, a.num * a.dim,
+               [&](int64_t j) { kernels::hinge_loss_backward(j, a, x, label, scale, dx); });
+}
+
+CREMA_INSTANTIATE_CLASS(HingeLossLayer);
+
+}  // namespace crema

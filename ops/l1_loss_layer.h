@@ -1,0 +1,37 @@
+/// L1LossLayer<T>: sum |a - b| / N (a Crema addition beside Caffe's EuclideanLoss).
+#pragma once
+
+#include "core/layer.h"
+#include "cuda_kernels/l1_loss.h"
+
+namespace crema {
+
+/// Bottoms a, b with equal counts and equal first dimension N; top the scalar sum |a - b| / N.
+/// Backward reaches both bottoms: sign(a - b) / N for a, the negative for b, 0 where a == b.
+template <class T>
+class L1LossLayer : public Layer<T> {
+ public:
+  using Layer<T>::Layer;
+
+  const char* type() const override { return "L1Loss"; }
+  int exact_num_bottom() const override { return 2; }
+  int exact_num_top() const override { return 1; }
+
+  void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+
+ protected:
+  void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+
+ private:
+  /// Elements per forward work item; fixed so the sum does not depend on the thread count.
+  static constexpr int64_t kBlock = 1 << 14;
+
+  kernels::L1LossArgs args_;
+  int64_t num_ = 1;  ///< N
+  Tensor<double> partial_;
+};
+
+}  // namespace crema

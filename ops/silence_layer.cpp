@@ -1,0 +1,15 @@
+#include "ops/silence_layer.h"
+
+namespace crema {
+
+template <class T>
+void SilenceLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
+                                   const std::vector<bool>& propagate_down,
+                                   const TensorVec<T>& bottom) {
+  for (size_t i = 0; i < bottom.size(); ++i)
+    if (propagate_down[i]) bottom[i]->set_diff(T(0));
+}
+
+CREMA_INSTANTIATE_CLASS(SilenceLayer);
+
+}  // namespace crema
