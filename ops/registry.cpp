@@ -6,17 +6,27 @@
 #include <map>
 
 // LAYER HEADERS (alphabetical)
+#include "ops/absval_layer.h"
 #include "ops/accuracy_layer.h"
+#include "ops/bnll_layer.h"
 #include "ops/concat_layer.h"
 #include "ops/conv_layer.h"
 #include "ops/data_layer.h"
 #include "ops/dropout_layer.h"
 #include "ops/eltwise_layer.h"
+#include "ops/elu_layer.h"
 #include "ops/euclidean_loss_layer.h"
+#include "ops/exp_layer.h"
 #include "ops/flatten_layer.h"
 #include "ops/inner_product_layer.h"
 #include "ops/input_layer.h"
+#include "ops/interp_layer.h"
+#include "ops/log_layer.h"
+#include "ops/lrn_layer.h"
+#include "ops/mvn_layer.h"
 #include "ops/pooling_layer.h"
+#include "ops/power_layer.h"
+#include "ops/prelu_layer.h"
 #include "ops/relu_layer.h"
 #include "ops/reshape_layer.h"
 #include "ops/sigmoid_layer.h"
@@ -24,6 +34,8 @@
 #include "ops/softmax_loss_layer.h"
 #include "ops/split_layer.h"
 #include "ops/tanh_layer.h"
+#include "ops/threshold_layer.h"
+#include "ops/upsample_layer.h"
 
 namespace crema {
 namespace {
@@ -40,17 +52,27 @@ template <class T>
 const std::map<std::string, Factory<T>>& table() {
   static const std::map<std::string, Factory<T>> t = {
       // LAYER TABLE (alphabetical): {"Type", make<T, TypeLayer>},
+      {"AbsVal", make<T, AbsValLayer>},
       {"Accuracy", make<T, AccuracyLayer>},
+      {"BNLL", make<T, BNLLLayer>},
       {"Concat", make<T, ConcatLayer>},
       {"Convolution", make<T, ConvolutionLayer>},
       {"Data", make<T, DataLayer>},
       {"Dropout", make<T, DropoutLayer>},
+      {"ELU", make<T, ELULayer>},
       {"Eltwise", make<T, EltwiseLayer>},
       {"EuclideanLoss", make<T, EuclideanLossLayer>},
+      {"Exp", make<T, ExpLayer>},
       {"Flatten", make<T, FlattenLayer>},
       {"InnerProduct", make<T, InnerProductLayer>},
       {"Input", make<T, InputLayer>},
+      {"Interp", make<T, InterpLayer>},
+      {"LRN", make<T, LRNLayer>},
+      {"Log", make<T, LogLayer>},
+      {"MVN", make<T, MVNLayer>},
+      {"PReLU", make<T, PReLULayer>},
       {"Pooling", make<T, PoolingLayer>},
+      {"Power", make<T, PowerLayer>},
       {"ReLU", make<T, ReLULayer>},
       {"Reshape", make<T, ReshapeLayer>},
       {"Sigmoid", make<T, SigmoidLayer>},
@@ -58,6 +80,8 @@ const std::map<std::string, Factory<T>>& table() {
       {"SoftmaxWithLoss", make<T, SoftmaxWithLossLayer>},
       {"Split", make<T, SplitLayer>},
       {"TanH", make<T, TanHLayer>},
+      {"Threshold", make<T, ThresholdLayer>},
+      {"Upsample", make<T, UpsampleLayer>},
   };
   return t;
 }
