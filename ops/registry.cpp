@@ -6,11 +6,13 @@
 #include <map>
 
 // LAYER HEADERS (alphabetical)
+#include "ops/absval_layer.h"
 #include "ops/accuracy_layer.h"
 #include "ops/argmax_layer.h"
 #include "ops/batch_norm_layer.h"
 #include "ops/bias_layer.h"
 #include "ops/bn_layer.h"
+#include "ops/bnll_layer.h"
 #include "ops/concat_layer.h"
 #include "ops/contrastive_loss_layer.h"
 #include "ops/conv_layer.h"
@@ -19,16 +21,24 @@
 #include "ops/deconv_layer.h"
 #include "ops/dropout_layer.h"
 #include "ops/eltwise_layer.h"
+#include "ops/elu_layer.h"
 #include "ops/embed_layer.h"
 #include "ops/euclidean_loss_layer.h"
+#include "ops/exp_layer.h"
 #include "ops/flatten_layer.h"
 #include "ops/hinge_loss_layer.h"
 #include "ops/infogain_loss_layer.h"
 #include "ops/inner_product_layer.h"
 #include "ops/input_layer.h"
+#include "ops/interp_layer.h"
 #include "ops/l1_loss_layer.h"
+#include "ops/log_layer.h"
+#include "ops/lrn_layer.h"
 #include "ops/multinomial_logistic_loss_layer.h"
+#include "ops/mvn_layer.h"
 #include "ops/pooling_layer.h"
+#include "ops/power_layer.h"
+#include "ops/prelu_layer.h"
 #include "ops/reduction_layer.h"
 #include "ops/relu_layer.h"
 #include "ops/reshape_layer.h"
@@ -42,7 +52,9 @@
 #include "ops/softmax_loss_layer.h"
 #include "ops/split_layer.h"
 #include "ops/tanh_layer.h"
+#include "ops/threshold_layer.h"
 #include "ops/tile_layer.h"
+#include "ops/upsample_layer.h"
 
 namespace crema {
 namespace {
@@ -59,9 +71,11 @@ template <class T>
 const std::map<std::string, Factory<T>>& table() {
   static const std::map<std::string, Factory<T>> t = {
       // LAYER TABLE (alphabetical): {"Type", make<T, TypeLayer>},
+      {"AbsVal", make<T, AbsValLayer>},
       {"Accuracy", make<T, AccuracyLayer>},
       {"ArgMax", make<T, ArgMaxLayer>},
       {"BN", make<T, BNLayer>},
+      {"BNLL", make<T, BNLLLayer>},
       {"BatchNorm", make<T, BatchNormLayer>},
       {"Bias", make<T, BiasLayer>},
       {"Concat", make<T, ConcatLayer>},
@@ -71,17 +85,25 @@ const std::map<std::string, Factory<T>>& table() {
       {"Data", make<T, DataLayer>},
       {"Deconvolution", make<T, DeconvolutionLayer>},
       {"Dropout", make<T, DropoutLayer>},
+      {"ELU", make<T, ELULayer>},
       {"Eltwise", make<T, EltwiseLayer>},
       {"Embed", make<T, EmbedLayer>},
       {"EuclideanLoss", make<T, EuclideanLossLayer>},
+      {"Exp", make<T, ExpLayer>},
       {"Flatten", make<T, FlattenLayer>},
       {"HingeLoss", make<T, HingeLossLayer>},
       {"InfogainLoss", make<T, InfogainLossLayer>},
       {"InnerProduct", make<T, InnerProductLayer>},
       {"Input", make<T, InputLayer>},
+      {"Interp", make<T, InterpLayer>},
       {"L1Loss", make<T, L1LossLayer>},
+      {"LRN", make<T, LRNLayer>},
+      {"Log", make<T, LogLayer>},
+      {"MVN", make<T, MVNLayer>},
       {"MultinomialLogisticLoss", make<T, MultinomialLogisticLossLayer>},
+      {"PReLU", make<T, PReLULayer>},
       {"Pooling", make<T, PoolingLayer>},
+      {"Power", make<T, PowerLayer>},
       {"ReLU", make<T, ReLULayer>},
       {"Reduction", make<T, ReductionLayer>},
       {"Reshape", make<T, ReshapeLayer>},
@@ -95,7 +117,9 @@ const std::map<std::string, Factory<T>>& table() {
       {"SoftmaxWithLoss", make<T, SoftmaxWithLossLayer>},
       {"Split", make<T, SplitLayer>},
       {"TanH", make<T, TanHLayer>},
+      {"Threshold", make<T, ThresholdLayer>},
       {"Tile", make<T, TileLayer>},
+      {"Upsample", make<T, UpsampleLayer>},
   };
   return t;
 }

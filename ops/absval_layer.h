@@ -1,0 +1,28 @@
+/// AbsValLayer<T>: Caffe's AbsVal, y = |x|; never in-place (backward needs the input's sign).
+#pragma once
+
+#include <vector>
+
+#include "core/layer.h"
+
+namespace crema {
+
+template <class T>
+class AbsValLayer : public Layer<T> {
+ public:
+  using Layer<T>::Layer;
+
+  const char* type() const override { return "AbsVal"; }
+  int exact_num_bottom() const override { return 1; }
+  int exact_num_top() const override { return 1; }
+
+  void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+
+ protected:
+  void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+};
+
+}  // namespace crema

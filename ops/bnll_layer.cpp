@@ -1,0 +1,33 @@
+#include "ops/bnll_layer.h"
+
+#include "core/parallel.h"
+#include "cuda_kernels/bnll.h"
+
+namespace crema {
+
+template <class T>
+void BNLLLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  if (top[0] != bottom[0]) top[0]->reshape_like(*bottom[0]);
+}
+
+template <class T>
+void BNLLLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  const T* x = bottom[0]->cpu_data();
+  T* y = top[0]->mutable_cpu_data();
+  parallel_for(ctx, bottom[0]->count(), [&](int64_t i) { kernels::bnll_forward(i, x, y); });
+}
+
+template <class T>
+void BNLLLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
+                                const std::vector<bool>& propagate_down,
+                                const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  const T* y = top[0]->cpu_data();
+  const T* dy = top[0]->cpu_diff();
+  T* dx = bottom[0]->mutable_cpu_diff();
+  parallel_for(ctx, bottom[0]->count(), [&](int64_t i) { kernels::bnll_backward(i, y, dy, dx); });
+}
+
+CREMA_INSTANTIATE_CLASS(BNLLLayer);
+
+}  // namespace crema

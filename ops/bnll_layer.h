@@ -1,0 +1,27 @@
+/// BNLLLayer<T>: Caffe's BNLL, y = log(1 + exp(x)) computed stably; may run in-place.
+#pragma once
+
+#include <vector>
+
+#include "core/layer.h"
+
+namespace crema {
+
+template <class T>
+class BNLLLayer : public Layer<T> {
+ public:
+  using Layer<T>::Layer;
+
+  const char* type() const override { return "BNLL"; }
+  int exact_num_bottom() const override { return 1; }
+  int exact_num_top() const override { return 1; }
+
+  void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+
+ protected:
+  void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+};
+
+}  // namespace crema

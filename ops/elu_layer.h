@@ -1,0 +1,32 @@
+/// ELULayer<T>: Caffe's ELU, y = x for x > 0 and alpha * (exp(x) - 1) otherwise; may run in-place
+/// when alpha >= 0.
+#pragma once
+
+#include <vector>
+
+#include "core/layer.h"
+
+namespace crema {
+
+template <class T>
+class ELULayer : public Layer<T> {
+ public:
+  using Layer<T>::Layer;
+
+  const char* type() const override { return "ELU"; }
+  int exact_num_bottom() const override { return 1; }
+  int exact_num_top() const override { return 1; }
+
+  void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+
+ protected:
+  void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+
+ private:
+  T alpha_ = 1;
+};
+
+}  // namespace crema

@@ -1,0 +1,32 @@
+/// LogLayer<T>: Caffe's Log, y = log_base(shift + scale * x) (base -1 means e); never in-place
+/// (backward needs x).
+#pragma once
+
+#include <vector>
+
+#include "core/layer.h"
+
+namespace crema {
+
+template <class T>
+class LogLayer : public Layer<T> {
+ public:
+  using Layer<T>::Layer;
+
+  const char* type() const override { return "Log"; }
+  int exact_num_bottom() const override { return 1; }
+  int exact_num_top() const override { return 1; }
+
+  void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+
+ protected:
+  void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+
+ private:
+  T scale_ = 1, shift_ = 0, base_scale_ = 1;
+};
+
+}  // namespace crema
