@@ -34,6 +34,7 @@
 #include "ops/l1_loss_layer.h"
 #include "ops/log_layer.h"
 #include "ops/lrn_layer.h"
+#include "ops/lstm_layer.h"
 #include "ops/multinomial_logistic_loss_layer.h"
 #include "ops/mvn_layer.h"
 #include "ops/pooling_layer.h"
@@ -98,6 +99,7 @@ const std::map<std::string, Factory<T>>& table() {
       {"Interp", make<T, InterpLayer>},
       {"L1Loss", make<T, L1LossLayer>},
       {"LRN", make<T, LRNLayer>},
+      {"LSTM", make<T, LstmLayer>},
       {"Log", make<T, LogLayer>},
       {"MVN", make<T, MVNLayer>},
       {"MultinomialLogisticLoss", make<T, MultinomialLogisticLossLayer>},
