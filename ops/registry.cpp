@@ -16,6 +16,7 @@
 #include "ops/flatten_layer.h"
 #include "ops/inner_product_layer.h"
 #include "ops/input_layer.h"
+#include "ops/pad_layer.h"
 #include "ops/pooling_layer.h"
 #include "ops/relu_layer.h"
 #include "ops/reshape_layer.h"
@@ -50,6 +51,7 @@ const std::map<std::string, Factory<T>>& table() {
       {"Flatten", make<T, FlattenLayer>},
       {"InnerProduct", make<T, InnerProductLayer>},
       {"Input", make<T, InputLayer>},
+      {"Pad", make<T, PadLayer>},
       {"Pooling", make<T, PoolingLayer>},
       {"ReLU", make<T, ReLULayer>},
       {"Reshape", make<T, ReshapeLayer>},
