@@ -37,6 +37,7 @@
 #include "ops/lstm_layer.h"
 #include "ops/multinomial_logistic_loss_layer.h"
 #include "ops/mvn_layer.h"
+#include "ops/pad_layer.h"
 #include "ops/pooling_layer.h"
 #include "ops/power_layer.h"
 #include "ops/prelu_layer.h"
@@ -104,6 +105,7 @@ const std::map<std::string, Factory<T>>& table() {
       {"MVN", make<T, MVNLayer>},
       {"MultinomialLogisticLoss", make<T, MultinomialLogisticLossLayer>},
       {"PReLU", make<T, PReLULayer>},
+      {"Pad", make<T, PadLayer>},
       {"Pooling", make<T, PoolingLayer>},
       {"Power", make<T, PowerLayer>},
       {"ReLU", make<T, ReLULayer>},

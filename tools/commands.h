@@ -28,6 +28,7 @@ void register_weights(CLI::App& app);
 void register_convert(CLI::App& app);
 void register_device_query(CLI::App& app);
 void register_layers(CLI::App& app);
+void register_sr_eval(CLI::App& app);
 
 /// Parses "name=path" pairs.
 std::vector<std::pair<std::string, std::string>> parse_assignments(

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   crema::cli::register_convert(app);
   crema::cli::register_device_query(app);
   crema::cli::register_layers(app);
+  crema::cli::register_sr_eval(app);
   // An unknown command gets the nearest known one, not CLI11's generic message.
   if (argc > 1 && argv[1][0] != '-') {
     std::string best;

@@ -8,7 +8,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ccache pkg-config \
   libprotobuf-dev protobuf-compiler \
-  libopenblas-openmp-dev liblmdb-dev lmdb-utils zlib1g-dev \
+  libopenblas-openmp-dev liblmdb-dev lmdb-utils zlib1g-dev libmatio-dev \
   libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev \
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
   dataset-fashion-mnist > /dev/null
