@@ -45,7 +45,8 @@ layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip2" bottom: "label" top: 
 // MNIST train10k and t10k as LMDBs, converted once through the CLI.
 const fs::path& mnist_lmdbs() {
   static const fs::path dir = [] {
-    const fs::path d = test::scratch_dir("mnist_lmdb");
+    // One folder per test process: ctest runs the E2E tests in parallel.
+    const fs::path d = test::scratch_dir("mnist_lmdb_" + std::to_string(::getpid()));
     const std::string m = test::shared_data_dir() + "/mnist/";
     for (auto [images, labels, out] :
          {std::tuple{"train10k-images-idx3-ubyte.gz", "train10k-labels-idx1-ubyte.gz", "train"},
