@@ -336,7 +336,8 @@ void Net<T>::init(const NetParameter& in_param, const NetState& in_state,
 // Note [Activation reuse]
 // A TEST net runs forward only, so a blob's buffer is free once its last consumer has run.
 // Blob b lives from the first layer that writes it to the last layer that reads or writes it
-// (outputs and loss blobs live to the end). Blobs are taken in order of birth and each gets
+// (outputs and loss blobs live to the end; inputs keep their own buffers, which the caller fills
+// at any time). Blobs are taken in order of birth and each gets
 // the pool whose last user died strictly before b is born (a layer never reads and writes the
 // same pool), best fit by size. Blobs aliased by construction are left alone. Layers reshape
 // their tops every forward; a top that outgrows its pool gets its own buffer, which stays
@@ -351,11 +352,18 @@ void Net<T>::plan_memory() {
     for (int b : bottom_id_vecs_[l]) last[b] = std::max(last[b], l);
   }
   for (int b : output_blob_ids_) last[b] = n;
+  // Tops of source layers (Input, Data) hold what the caller or loader put there, possibly
+  // before this plan is made: they keep their own buffers.
+  std::vector<bool> source(nb, false);
+  for (int l = 0; l < n; ++l)
+    if (bottom_id_vecs_[l].empty())
+      for (int b : top_id_vecs_[l]) source[b] = true;
   for (int b = 0; b < nb; ++b)
     if (blob_loss_weights_[b] != T(0)) last[b] = n;
   std::vector<int> order;
   for (int b = 0; b < nb; ++b)
-    if (!blob_aliased_[b] && first[b] < n && blobs_[b]->count() > 0) order.push_back(b);
+    if (!blob_aliased_[b] && !source[b] && first[b] < n && blobs_[b]->count() > 0)
+      order.push_back(b);
   std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return first[a] < first[b]; });
   struct Pool {
     int last;

@@ -45,7 +45,8 @@ TEST(MemoryReuse, TrainNetsAndForcedBackwardKeepEveryBlob) {
 layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 2 dim: 3 } } }
 layer { name: "a" type: "ReLU" bottom: "x" top: "y" }
 layer { name: "b" type: "ReLU" bottom: "y" top: "z" }
-layer { name: "c" type: "ReLU" bottom: "z" top: "w" })", "net", &p);
+layer { name: "c" type: "ReLU" bottom: "z" top: "w" }
+layer { name: "d" type: "ReLU" bottom: "w" top: "v" })", "net", &p);
   NetState st;
   st.set_phase(TEST);
   Net<float> forced(p, ctx, st);
@@ -53,13 +54,39 @@ layer { name: "c" type: "ReLU" bottom: "z" top: "w" })", "net", &p);
   p.set_force_backward(false);
   Net<float> reused(p, ctx, st);
   EXPECT_TRUE(reused.memory_reuse());
-  // x (born 0, read by 1) can share with z (born 2); y with w. Never a layer's bottom and top.
-  for (int l = 1; l < 4; ++l)
+  // y (born 1, last read by 2) shares with w (born 3). Never a layer's bottom and top; the
+  // input x keeps its own buffer.
+  for (int l = 1; l < 5; ++l)
     EXPECT_NE(reused.bottom_vecs()[l][0]->data_memory(), reused.top_vecs()[l][0]->data_memory());
-  EXPECT_EQ(reused.blob_by_name("x")->data_memory(), reused.blob_by_name("z")->data_memory());
+  EXPECT_EQ(reused.blob_by_name("y")->data_memory(), reused.blob_by_name("w")->data_memory());
+  EXPECT_NE(reused.blob_by_name("x")->data_memory(), reused.blob_by_name("z")->data_memory());
   st.set_phase(TRAIN);
   Net<float> train(p, ctx, st);
   EXPECT_FALSE(train.memory_reuse());
+}
+
+}  // namespace
+}  // namespace crema
+
+namespace crema {
+namespace {
+
+TEST(MemoryReuse, InputsSurviveReshapeAndReplanning) {
+  Context ctx = Context::cpu(1);
+  NetParameter p;
+  parse_text_proto(R"(
+layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 1 dim: 4 } } }
+layer { name: "a" type: "ReLU" bottom: "x" top: "y" }
+layer { name: "b" type: "ReLU" bottom: "y" top: "z" })", "net", &p);
+  NetState st;
+  st.set_phase(TEST);
+  Net<float> net(p, ctx, st);
+  auto x = net.blob_by_name("x");
+  x->reshape({2, 4});
+  for (int i = 0; i < 8; ++i) x->mutable_cpu_data()[i] = static_cast<float>(i);
+  net.reshape();  // plans buffers again; the input written before must stay
+  net.forward();
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(net.blob_by_name("z")->cpu_data()[i], static_cast<float>(i));
 }
 
 }  // namespace
