@@ -73,4 +73,30 @@ int64_t conv_chunk_size(int64_t column_per_image, int64_t num) {
                              std::max<int64_t>(num, 1));
 }
 
+ConvChannels read_conv_channels(const ConvolutionParameter& cp, const std::vector<int64_t>& shape,
+                                const char* type) {
+  const int num_axes = static_cast<int>(shape.size());
+  const int axis = cp.axis() < 0 ? cp.axis() + num_axes : cp.axis();
+  CREMA_CHECK_AS(ConfigError, axis == 1,
+                 "only axis: 1 (channels after the batch axis) is supported, got ", cp.axis());
+  CREMA_CHECK_AS(ShapeError, num_axes == 4, "bottom 0 must be 4-d (N, C, H, W), got ",
+                 shape_string(shape), "; ", type,
+                 " supports 2-d spatial input only (no 1-d or N-d)");
+  ConvChannels c;
+  c.channels = shape[1];
+  c.num_output = cp.num_output();
+  c.group = cp.group();
+  c.bias_term = cp.bias_term();
+  CREMA_CHECK_AS(ShapeError, c.channels > 0, "bottom 0 has no channels: ", shape_string(shape));
+  CREMA_CHECK_AS(ConfigError, c.num_output > 0, "num_output must be > 0, got ", c.num_output,
+                 "; set convolution_param { num_output: ... }");
+  CREMA_CHECK_AS(ConfigError, c.group > 0, "group must be > 0, got ", c.group);
+  CREMA_CHECK_AS(ConfigError, c.channels % c.group == 0, "group ", c.group,
+                 " must divide the input channels, got ", c.channels, " channels (bottom ",
+                 shape_string(shape), ")");
+  CREMA_CHECK_AS(ConfigError, c.num_output % c.group == 0, "group ", c.group,
+                 " must divide num_output ", c.num_output);
+  return c;
+}
+
 }  // namespace crema

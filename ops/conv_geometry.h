@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "proto/crema.pb.h"
 
@@ -19,6 +20,18 @@ struct ConvGeometry {
 /// Reads kernel_size / stride / pad / dilation (one value, one per axis, or the _h / _w pairs)
 /// as Caffe does, and checks kernel, stride and dilation > 0. Throws ConfigError.
 ConvGeometry read_conv_geometry(const ConvolutionParameter& cp);
+
+/// Channel and group settings of a ConvolutionParameter for a bottom of `shape`, validated.
+struct ConvChannels {
+  int64_t channels = 0, num_output = 0, group = 1;
+  bool bias_term = true;
+};
+
+/// Checks what Convolution and Deconvolution both require — axis 1, a 4-d bottom, num_output > 0,
+/// group dividing channels and num_output — and returns the settings. `type` names the layer
+/// type in messages. Throws ConfigError / ShapeError.
+ConvChannels read_conv_channels(const ConvolutionParameter& cp, const std::vector<int64_t>& shape,
+                                const char* type);
 
 /// Images per GEMM: as many as keep a column buffer of `column_per_image` elements per image
 /// near 16 M elements, at least 1 and at most `num`.

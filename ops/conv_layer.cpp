@@ -13,14 +13,7 @@ template <class T>
 void ConvolutionLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom,
                                       const TensorVec<T>& top) {
   const ConvolutionParameter& cp = this->layer_param().convolution_param();
-  const int num_axes = bottom[0]->num_axes();
-  const int axis = cp.axis() < 0 ? cp.axis() + num_axes : cp.axis();
-  CREMA_LAYER_CHECK(axis == 1, "only axis: 1 (channels after the batch axis) is supported, got ",
-                    cp.axis());
-  CREMA_SHAPE_CHECK(num_axes == 4, "bottom 0 must be 4-d (N, C, H, W), got ",
-                    bottom[0]->shape_string(),
-                    "; Convolution supports 2-d spatial input only (no 1-d or N-d convolution)");
-
+  const ConvChannels cc = read_conv_channels(cp, bottom[0]->shape(), "Convolution");
   const ConvGeometry geom = read_conv_geometry(cp);
   kernel_h_ = geom.kernel_h;
   kernel_w_ = geom.kernel_w;
@@ -31,19 +24,10 @@ void ConvolutionLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom,
   dilation_h_ = geom.dilation_h;
   dilation_w_ = geom.dilation_w;
 
-  channels_ = bottom[0]->shape(1);
-  num_output_ = cp.num_output();
-  group_ = cp.group();
-  bias_term_ = cp.bias_term();
-  CREMA_SHAPE_CHECK(channels_ > 0, "bottom 0 has no channels: ", bottom[0]->shape_string());
-  CREMA_LAYER_CHECK(num_output_ > 0, "num_output must be > 0, got ", num_output_,
-                    "; set convolution_param { num_output: ... }");
-  CREMA_LAYER_CHECK(group_ > 0, "group must be > 0, got ", group_);
-  CREMA_LAYER_CHECK(channels_ % group_ == 0, "group ", group_,
-                    " must divide the input channels, got ", channels_, " channels (bottom ",
-                    bottom[0]->shape_string(), ")");
-  CREMA_LAYER_CHECK(num_output_ % group_ == 0, "group ", group_, " must divide num_output ",
-                    num_output_);
+  channels_ = cc.channels;
+  num_output_ = cc.num_output;
+  group_ = cc.group;
+  bias_term_ = cc.bias_term;
 
   this->blobs_.clear();
   this->blobs_.push_back(std::make_shared<Tensor<T>>(
