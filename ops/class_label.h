@@ -9,12 +9,26 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/tensor.h"
 #include "cuda_kernels/class_label.h"
 
 namespace crema {
 
 /// Throws DataError naming the first position whose decoded label (state[i]) is
 /// kLabelInvalid, with its value; `axis` and `classes` describe the class axis of bottom 0.
+/// Checks that `label` holds one value per sample of `x` (N x ...), naming `what` x holds, and
+/// returns N.
+template <class T>
+int64_t samples_with_one_label(const Tensor<T>& x, const Tensor<T>& label, const char* what) {
+  CREMA_CHECK_AS(ShapeError, x.num_axes() >= 1, "bottom 0 (", what,
+                 ") is a scalar; it needs shape N x K");
+  const int64_t n = x.shape(0);
+  CREMA_CHECK_AS(ShapeError, label.count() == n, "bottom 1 (labels) has shape ",
+                 label.shape_string(), " but bottom 0 (", what, ") has shape ", x.shape_string(),
+                 "; give one label per sample (", n, ")");
+  return n;
+}
+
 template <class T>
 void check_class_labels(const T* state, const T* label, int64_t n, int64_t classes, int axis,
                         bool has_ignore_label, int ignore_label) {

@@ -18,11 +18,7 @@ template <class T>
 void HingeLossLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
   const Tensor<T>& x = *bottom[0];
   const Tensor<T>& label = *bottom[1];
-  CREMA_SHAPE_CHECK(x.num_axes() >= 1, "bottom 0 (scores) is a scalar; it needs shape N x K");
-  const int64_t n = x.shape(0);
-  CREMA_SHAPE_CHECK(label.count() == n, "bottom 1 (labels) has shape ", label.shape_string(),
-                    " but bottom 0 (scores) has shape ", x.shape_string(),
-                    "; give one label per sample (", n, ")");
+  const int64_t n = samples_with_one_label(x, label, "scores");
   args_.num = n;
   args_.dim = n > 0 ? x.count() / n : 0;
   loss_.reshape({n});

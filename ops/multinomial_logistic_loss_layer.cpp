@@ -18,12 +18,7 @@ void MultinomialLogisticLossLayer<T>::reshape(Context& ctx, const TensorVec<T>& 
                                               const TensorVec<T>& top) {
   const Tensor<T>& p = *bottom[0];
   const Tensor<T>& label = *bottom[1];
-  CREMA_SHAPE_CHECK(p.num_axes() >= 1,
-                    "bottom 0 (probabilities) is a scalar; it needs shape N x K");
-  const int64_t n = p.shape(0);
-  CREMA_SHAPE_CHECK(label.count() == n, "bottom 1 (labels) has shape ", label.shape_string(),
-                    " but bottom 0 (probabilities) has shape ", p.shape_string(),
-                    "; give one label per sample (", n, ")");
+  const int64_t n = samples_with_one_label(p, label, "probabilities");
   args_.num = n;
   args_.dim = n > 0 ? p.count() / n : 0;
   loss_.reshape({n});
