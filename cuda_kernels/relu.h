@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -30,3 +31,14 @@ CREMA_HD inline void relu_backward(int64_t i, const ReluArgs<T>& a, const T* v, 
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/relu.cu; CUDA builds only).
+template <class T>
+void launch_relu_forward(Stream s, int64_t n, const kernels::ReluArgs<T>& a, const T* x, T* y);
+template <class T>
+void launch_relu_backward(Stream s, int64_t n, const kernels::ReluArgs<T>& a, const T* v,
+                          const T* dy, T* dx);
+
+}  // namespace crema::cuda

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "cuda_kernels/relu.h"
+#include "tests/cuda_test_util.h"
 #include "tests/reference/relu_ref.h"
 #include "tests/test_util.h"
 
@@ -104,6 +106,36 @@ TEST(ReLU, Errors) {
   EXPECT_THROW(test::make_layer<float>(relu_text(-0.5), ctx, {&z}, {&z}), ConfigError);
   EXPECT_THROW(test::make_layer<float>(relu_text(0), ctx, {&x, &z}, {&y}), ConfigError);
   EXPECT_THROW(test::make_layer<float>(relu_text(0), ctx, {&x}, {}), ConfigError);
+}
+
+// The CUDA launchers run the same bodies as the CPU path; on a GPU they must agree bit for bit
+// (elementwise, no reduction order to differ).
+TEST(GpuReLU, LaunchersMatchCpu) {
+  CREMA_REQUIRE_GPU();
+#if CREMA_WITH_CUDA
+  Context ctx = Context::cpu(1);
+  Tensor<float> x({3, 4, 5, 6}), y;
+  test::fill_uniform(x, -1, 1, 21);
+  auto layer = test::make_layer<float>(relu_text(0.1), ctx, {&x}, {&y});
+  layer->forward(ctx, {&x}, {&y});
+  test::fill_uniform(y, -1, 1, 22);
+  std::copy(y.cpu_data(), y.cpu_data() + y.count(), y.mutable_cpu_diff());
+  layer->backward(ctx, {&y}, {true}, {&x});
+  const std::vector<float> hx(x.cpu_data(), x.cpu_data() + x.count());
+  const std::vector<float> hdy(y.cpu_diff(), y.cpu_diff() + y.count());
+  testing::DeviceBuffer<float> dx_in(hx), dy(hdy), out(hx.size()), dx(hx.size());
+  const kernels::ReluArgs<float> args{0.1f};
+  cuda::launch_relu_forward<float>(nullptr, x.count(), args, dx_in.get(), out.get());
+  cuda::launch_relu_backward<float>(nullptr, x.count(), args, dx_in.get(), dy.get(), dx.get());
+  Tensor<float> want_y({3, 4, 5, 6});
+  layer->forward(ctx, {&x}, {&want_y});
+  const auto gy = out.to_host();
+  const auto gdx = dx.to_host();
+  for (int64_t i = 0; i < x.count(); ++i) {
+    ASSERT_EQ(gy[i], want_y.cpu_data()[i]) << i;
+    ASSERT_EQ(gdx[i], x.cpu_diff()[i]) << i;
+  }
+#endif
 }
 
 }  // namespace
