@@ -63,7 +63,11 @@ void Layer<T>::set_param_propagate_down(int i, bool value) {
 template <class T>
 T Layer<T>::forward(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
   reshape(ctx, bottom, top);
-  forward_cpu(ctx, bottom, top);
+  if (ctx.on_gpu()) {
+    forward_gpu(ctx, bottom, top);
+  } else {
+    forward_cpu(ctx, bottom, top);
+  }
   T loss = 0;
   for (size_t i = 0; i < top.size() && i < loss_.size(); ++i) {
     if (loss_[i] == T(0)) continue;
@@ -77,7 +81,25 @@ T Layer<T>::forward(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>
 template <class T>
 void Layer<T>::backward(Context& ctx, const TensorVec<T>& top,
                         const std::vector<bool>& propagate_down, const TensorVec<T>& bottom) {
-  backward_cpu(ctx, top, propagate_down, bottom);
+  if (ctx.on_gpu()) {
+    backward_gpu(ctx, top, propagate_down, bottom);
+  } else {
+    backward_cpu(ctx, top, propagate_down, bottom);
+  }
+}
+
+template <class T>
+void Layer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  throw DeviceError(str_cat("layer '", name(), "' (", type(),
+                            ") has no GPU path in this build of Crema; run it on the CPU"));
+}
+
+template <class T>
+void Layer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                            const std::vector<bool>& propagate_down,
+                            const TensorVec<T>& bottom) {
+  throw DeviceError(str_cat("layer '", name(), "' (", type(),
+                            ") has no GPU path in this build of Crema; run it on the CPU"));
 }
 
 template <class T>

@@ -49,6 +49,8 @@ class Layer {
   virtual bool auto_top_blobs() const { return false; }
   /// False for inputs that cannot take a gradient (labels, indices).
   virtual bool allow_force_backward(int bottom_index) const { return true; }
+  /// Whether forward/backward can run on a GPU Context (Net refuses a GPU net otherwise).
+  virtual bool has_gpu_path() const { return false; }
 
   /// State other than parameters (RNG counters, data cursor) that a snapshot must carry so a
   /// resumed run continues exactly.
@@ -75,6 +77,11 @@ class Layer {
   virtual void backward_cpu(Context& ctx, const TensorVec<T>& top,
                             const std::vector<bool>& propagate_down,
                             const TensorVec<T>& bottom) = 0;
+  /// GPU paths (CUDA builds): run on ctx's stream with tensors' gpu_data(ctx). A layer that
+  /// overrides them returns true from has_gpu_path().
+  virtual void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top);
+  virtual void backward_gpu(Context& ctx, const TensorVec<T>& top,
+                            const std::vector<bool>& propagate_down, const TensorVec<T>& bottom);
 
   /// Fills blob `index` with `filler`, seeded by (ctx.seed, layer name, index) so the result
   /// does not depend on layer order.

@@ -239,6 +239,10 @@ void Net<T>::init(const NetParameter& in_param, const NetState& in_state,
                      "the name is used by an earlier layer too; layer names must be unique");
       layers_.push_back(create_layer<T>(lp));
       Layer<T>& layer = *layers_.back();
+      // DESIGN §2: never a silent CPU fallback on a GPU context.
+      CREMA_CHECK_AS(DeviceError, !ctx_.on_gpu() || layer.has_gpu_path(),
+                     "has no GPU path in this build of Crema, and Crema does not fall back to "
+                     "the CPU silently; run this net on the CPU (leave out --gpu)");
       CREMA_CHECK_AS(ConfigError, lp.propagate_down_size() == 0 ||
                                       lp.propagate_down_size() == lp.bottom_size(),
                      "has ", lp.propagate_down_size(), " propagate_down values for ",

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/context.h"
 #include "core/error.h"
 #include "core/synced_memory.h"
 
@@ -51,6 +52,11 @@ class Tensor {
   T* mutable_cpu_data() { return data_ ? static_cast<T*>(data_->mutable_cpu_data()) : nullptr; }
   const T* cpu_diff() const { return diff_ ? static_cast<const T*>(diff_->cpu_data()) : nullptr; }
   T* mutable_cpu_diff() { return diff_ ? static_cast<T*>(diff_->mutable_cpu_data()) : nullptr; }
+  /// Device copies on ctx's GPU, synced lazily from the host (Caffe's gpu_data and friends).
+  const T* gpu_data(const Context& ctx) const { return gpu(data_, ctx); }
+  T* mutable_gpu_data(const Context& ctx) { return mutable_gpu(data_, ctx); }
+  const T* gpu_diff(const Context& ctx) const { return gpu(diff_, ctx); }
+  T* mutable_gpu_diff(const Context& ctx) { return mutable_gpu(diff_, ctx); }
 
   /// Shares other's data (or diff) storage; shapes must have equal counts.
   void share_data(const Tensor& other);
@@ -87,6 +93,13 @@ class Tensor {
   std::vector<int64_t> shape_;
   int64_t count_ = 0;
   size_t capacity_ = 0;
+  static const T* gpu(const std::shared_ptr<SyncedMemory>& m, const Context& ctx) {
+    return m ? static_cast<const T*>(m->gpu_data(ctx.device, ctx.cuda_stream())) : nullptr;
+  }
+  static T* mutable_gpu(const std::shared_ptr<SyncedMemory>& m, const Context& ctx) {
+    return m ? static_cast<T*>(m->mutable_gpu_data(ctx.device, ctx.cuda_stream())) : nullptr;
+  }
+
   std::shared_ptr<SyncedMemory> data_, diff_;
 };
 

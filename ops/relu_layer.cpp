@@ -43,6 +43,26 @@ void ReLULayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                [&](int64_t i) { kernels::relu_backward(i, args, v, dy, dx); });
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void ReLULayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  cuda::launch_relu_forward<T>(ctx.cuda_stream(), bottom[0]->count(),
+                               kernels::ReluArgs<T>{negative_slope_}, bottom[0]->gpu_data(ctx),
+                               top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void ReLULayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                const std::vector<bool>& propagate_down,
+                                const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  // As backward_cpu: the bottom data is the input, or the output when in-place.
+  cuda::launch_relu_backward<T>(ctx.cuda_stream(), bottom[0]->count(),
+                                kernels::ReluArgs<T>{negative_slope_}, bottom[0]->gpu_data(ctx),
+                                top[0]->gpu_diff(ctx), bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(ReLULayer);
 
 }  // namespace crema

@@ -127,6 +127,8 @@ const std::vector<Case>& cases() {
       {"missing_snapshot", kGoodNet, solver_for(""),
        "train --solver $D/solver.prototxt --snapshot $D/x.solverstate", {"file not found"}},
       {"gpu_without_cuda", kGoodNet, "", "time --model $D/net.prototxt --gpu 0", {"--gpu 0", "CUDA"}},
+      {"gpu_several_ids", kGoodNet, "", "time --model $D/net.prototxt --gpu 0,1", {"--gpu 0,1", "one process drives one GPU"}},
+      {"gpu_bad_id", kGoodNet, "", "time --model $D/net.prototxt --gpu first", {"--gpu first", "expected a device id"}},
       {"cli_missing_option", "", "", "train", {"--solver"}},
       {"cli_unknown_subcommand", "", "", "trian --solver x", {"unknown command 'trian'", "did you mean 'train'"}},
       {"forward_bad_npy", kGoodNet, "",

@@ -138,5 +138,26 @@ TEST(GpuReLU, LaunchersMatchCpu) {
 #endif
 }
 
+// The layer's GPU path (Context::gpu) against its CPU path, forward and backward.
+TEST(GpuReLU, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  Context cpu = Context::cpu(1);
+  Context gpu = Context::gpu(0, 1);
+  Tensor<float> x({2, 3, 8, 8}), y, gx({2, 3, 8, 8}), gy;
+  test::fill_away_from_zero(x, 0.01, 2.0, 31);
+  gx.copy_from(x);
+  auto lc = test::make_layer<float>(relu_text(0.2), cpu, {&x}, {&y});
+  auto lg = test::make_layer<float>(relu_text(0.2), gpu, {&gx}, {&gy});
+  lc->forward(cpu, {&x}, {&y});
+  lg->forward(gpu, {&gx}, {&gy});
+  for (int64_t i = 0; i < y.count(); ++i) ASSERT_EQ(gy.cpu_data()[i], y.cpu_data()[i]) << i;
+  test::fill_uniform(y, -1, 1, 32);
+  std::copy(y.cpu_data(), y.cpu_data() + y.count(), y.mutable_cpu_diff());
+  std::copy(y.cpu_data(), y.cpu_data() + y.count(), gy.mutable_cpu_diff());
+  lc->backward(cpu, {&y}, {true}, {&x});
+  lg->backward(gpu, {&gy}, {true}, {&gx});
+  for (int64_t i = 0; i < x.count(); ++i) ASSERT_EQ(gx.cpu_diff()[i], x.cpu_diff()[i]) << i;
+}
+
 }  // namespace
 }  // namespace crema

@@ -2,9 +2,13 @@
 
 #include <filesystem>
 
+#include "core/cuda_device.h"
+#include "core/device_allocator.h"
 #include "core/io.h"
 #include "core/tensor.h"
+#include "cuda_kernels/relu.h"
 #include "proto/crema.pb.h"
+#include "tests/cuda_test_util.h"
 
 namespace crema {
 
@@ -75,4 +79,53 @@ TEST(Io, ChecksummedProtoDetectsCorruption) {
   EXPECT_THROW(read_checksummed_proto(path, &back), DataError);
 }
 
+}  // namespace crema
+
+namespace crema {
+namespace {
+
+TEST(SyncedMemoryHead, HostAccessAllocatesZeroedAndTracksHead) {
+  SyncedMemory m(100);
+  EXPECT_EQ(m.head(), SyncedMemory::Head::kUninitialized);
+  EXPECT_FALSE(m.allocated());
+  const auto* p = static_cast<const unsigned char*>(m.cpu_data());
+  EXPECT_EQ(m.head(), SyncedMemory::Head::kHost);
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(p[i], 0);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 64, 0u);
+  SyncedMemory empty(0);
+  EXPECT_EQ(empty.cpu_data(), nullptr);
+}
+
+TEST(SyncedMemoryHead, DeviceAccessWithoutCudaIsADeviceError) {
+  if (cuda_built()) GTEST_SKIP() << "this build has CUDA; covered by GpuSyncedMemory";
+  SyncedMemory m(16);
+  EXPECT_THROW(m.gpu_data(0, nullptr), DeviceError);
+}
+
+// Host -> device -> kernel on the device -> host, through Tensor's lazy sync.
+TEST(GpuSyncedMemory, RoundTripThroughAKernel) {
+  CREMA_REQUIRE_GPU();
+#if CREMA_WITH_CUDA
+  Context ctx = Context::gpu(0, 1);
+  Tensor<float> t({4, 1000});
+  for (int64_t i = 0; i < t.count(); ++i) t.mutable_cpu_data()[i] = static_cast<float>(i % 7) - 3;
+  const float* x = t.gpu_data(ctx);
+  EXPECT_EQ(t.data_memory()->head(), SyncedMemory::Head::kSynced);
+  float* y = t.mutable_gpu_diff(ctx);  // uninitialized -> zeroed on the device
+  cuda::launch_relu_forward<float>(ctx.cuda_stream(), t.count(), kernels::ReluArgs<float>{0.5f},
+                                   x, y);
+  EXPECT_EQ(t.data_memory()->head(), SyncedMemory::Head::kSynced);
+  for (int64_t i = 0; i < t.count(); ++i) {
+    const float v = t.cpu_data()[i];
+    ASSERT_EQ(t.cpu_diff()[i], v > 0 ? v : 0.5f * v) << i;
+  }
+  // Steady state: the same shapes again take no new device allocation.
+  const size_t before = device_allocator(0).stats().backend_allocs;
+  { Tensor<float> u({4, 1000}); u.mutable_gpu_data(ctx); }
+  { Tensor<float> u({4, 1000}); u.mutable_gpu_data(ctx); }
+  EXPECT_LE(device_allocator(0).stats().backend_allocs, before + 1);
+#endif
+}
+
+}  // namespace
 }  // namespace crema

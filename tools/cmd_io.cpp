@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "core/cuda_device.h"
 #include "core/net.h"
 #include "ops/registry.h"
 #include "tools/commands.h"
@@ -187,8 +188,29 @@ void register_device_query(CLI::App& app) {
       }
     std::printf("CPU: %s\n  hardware threads: %d\n  BLAS: %s\n", model.c_str(),
                 hardware_threads(), openblas_get_config());
-    std::printf("CUDA: not available: this build has no CUDA support (CREMA_CUDA=OFF or nvcc "
-                "not found); `--gpu` is refused\n");
+    if (!cuda_built()) {
+      std::printf("CUDA: not available: this build has no CUDA support (CREMA_CUDA=OFF or nvcc "
+                  "not found); `--gpu` is refused\n");
+      return;
+    }
+    std::string archs;
+    for (int a : cuda_built_architectures()) archs += str_cat(archs.empty() ? "" : ", ", "sm_", a);
+    std::printf("CUDA: built for %s\n", archs.c_str());
+    std::string why;
+    const std::vector<CudaDeviceInfo> devs = cuda_devices(&why);
+    if (devs.empty()) {
+      std::printf("  no usable device: %s; `--gpu` is refused\n", why.c_str());
+      return;
+    }
+    const std::vector<int> built = cuda_built_architectures();
+    for (const CudaDeviceInfo& d : devs) {
+      std::printf("  GPU %d: %s, compute capability %d.%d, %d SMs, %.1f GiB (%.1f GiB free)%s\n",
+                  d.id, d.name.c_str(), d.cc_major, d.cc_minor, d.multiprocessors,
+                  d.total_bytes / 1073741824.0, d.free_bytes / 1073741824.0,
+                  cuda_arch_runs_on(built, d.cc_major, d.cc_minor)
+                      ? ""
+                      : " - not usable: its architecture was not built");
+    }
   });
 }
 

@@ -59,19 +59,32 @@ std::vector<std::string> split_commas(const std::string& s) {
 }  // namespace
 
 void add_device_options(CLI::App* cmd, DeviceOptions* opt) {
-  cmd->add_option("--gpu", opt->gpu, "GPU id to run on (e.g. 0); default: the CPU");
+  cmd->add_option("--gpu", opt->gpu,
+                  "CUDA device id to run on (e.g. 0; see device_query); default: the CPU");
   cmd->add_option("--threads", opt->threads, "CPU threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
 }
 
 Context make_context(const DeviceOptions& opt) {
-  if (!opt.gpu.empty()) {
-    throw DeviceError(str_cat("--gpu ", opt.gpu,
-                              ": this build of Crema has no CUDA support (configured with "
-                              "CREMA_CUDA=OFF or without nvcc); run on the CPU by leaving out "
-                              "--gpu, or rebuild with -DCREMA_CUDA=ON"));
+  if (opt.gpu.empty()) return Context::cpu(opt.threads);
+  const std::vector<std::string> ids = split_commas(opt.gpu);
+  CREMA_CHECK_AS(ConfigError, ids.size() == 1, "--gpu ", opt.gpu,
+                 ": one process drives one GPU; data-parallel training over several GPUs (one "
+                 "process each, started by mpirun or srun) is not available in this build yet; "
+                 "pass a single id such as --gpu 0");
+  int id = -1;
+  try {
+    size_t used = 0;
+    id = std::stoi(ids[0], &used);
+    if (used != ids[0].size()) id = -1;
+  } catch (const std::exception&) {
+    id = -1;
   }
-  return Context::cpu(opt.threads);
+  CREMA_CHECK_AS(ConfigError, id >= 0, "--gpu ", opt.gpu,
+                 ": expected a device id (a number >= 0, see `crema device_query`)");
+  Context ctx = Context::gpu(id, opt.threads);
+  std::printf("device: GPU %d\n", id);
+  return ctx;
 }
 
 std::vector<std::pair<std::string, std::string>> parse_assignments(
