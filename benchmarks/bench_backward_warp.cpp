@@ -30,8 +30,14 @@ void warp_case(benchmark::State& state, bool backward) {
 void BM_BackwardWarpForward(benchmark::State& s) { warp_case(s, false); }
 void BM_BackwardWarpForwardBackward(benchmark::State& s) { warp_case(s, true); }
 
-BENCHMARK(BM_BackwardWarpForward)->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_BackwardWarpForwardBackward)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BackwardWarpForward)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BackwardWarpForwardBackward)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace crema::bench

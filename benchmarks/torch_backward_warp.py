@@ -3,7 +3,8 @@
 8 x 64 x 128 x 128 float32 image, flow uniform in +-3 px turned into a normalised grid once
 (outside the timing, which favours torch), bilinear, zeros padding, align_corners false.
 Forward+backward computes the gradients of the image and the grid, like Crema's layer.
-Prints the median and minimum over the repetitions, in ms.
+Prints the median and minimum wall time over the repetitions and the median process CPU time
+(all threads), in ms: on a loaded machine the CPU time is the steadier comparison.
 
 Run with Debian's python3 (PyTorch 1.13), interleaved with the Crema benchmark, e.g.:
   for i in 1 2 3; do
@@ -46,13 +47,16 @@ def main():
     for name, f in (("grid_sample forward", forward),
                     ("grid_sample forward+backward", forward_backward)):
         f()
-        times = []
+        times, cpu = [], []
         for _ in range(REPS):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             f()
             times.append((time.perf_counter() - t) * 1e3)
+            cpu.append((time.process_time() - c) * 1e3)
         times.sort()
-        print(f"{name}: median {times[len(times) // 2]:.2f} ms, min {times[0]:.2f} ms")
+        cpu.sort()
+        print(f"{name}: wall median {times[len(times) // 2]:.2f} ms, min {times[0]:.2f} ms; "
+              f"process CPU median {cpu[len(cpu) // 2]:.2f} ms")
 
 
 if __name__ == "__main__":

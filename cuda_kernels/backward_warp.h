@@ -69,78 +69,108 @@ CREMA_HD inline bool warp_taps(const BackwardWarpArgs& a, T sx, T sy, WarpTaps<T
 }
 
 // Note [Backward warp work items]
-// Every body walks one plane at a time (an image row, or a whole plane), never across the
-// channels of one pixel: with power-of-two planes the channels of a pixel alias to the same
-// cache sets, and plane-wise walks keep the input rows, the flow and the output in cache.
-// The sample taps are recomputed per channel; that costs less than the misses it avoids.
+// A first pass computes each pixel's taps once (offset, weights, derivative factors) into a
+// buffer; the other bodies read them for every channel. Every body walks one plane at a time
+// (an image row, or a whole plane), never across the channels of one pixel: with
+// power-of-two planes the channels of a pixel alias to the same cache sets, while plane-wise
+// walks keep the input rows, the taps and the output in cache.
+template <class T>
+struct WarpTap {
+  int64_t o00;           // plane offset of corner 00 = (x0, y0); 01, 10, 11 at +1, +W, +W+1
+  T w00, w01, w10, w11;  // bilinear weights
+  T fx, fy;              // s - (x0, y0)
+  T gx, gy;              // derivative of the (clamped) sample position wrt s: 1 or 0
+  int32_t inside;        // bit k set: corner k (00, 01, 10, 11) inside; 0: samples nothing
+};
+
+// Work item: one pixel, i in [0, N * height * width), i = n * height * width + y * width + x.
+// Reads flow[n, :, y, x]; writes taps[i] (=). GATHER. See Note [Backward warp sampling].
+template <class T>
+CREMA_HD inline void backward_warp_taps(int64_t i, const BackwardWarpArgs& a, const T* flow,
+                                        WarpTap<T>* taps) {
+  const int64_t plane = a.height * a.width;
+  const int64_t n = i / plane, p = i % plane;
+  const T* f = flow + 2 * n * plane + p;
+  WarpTaps<T> t;
+  WarpTap<T> out{};
+  if (warp_taps(a, T(p % a.width) + f[0], T(p / a.width) + f[plane], &t)) {
+    out.o00 = t.y0 * a.width + t.x0;
+    out.w00 = (T(1) - t.fx) * (T(1) - t.fy);
+    out.w01 = t.fx * (T(1) - t.fy);
+    out.w10 = (T(1) - t.fx) * t.fy;
+    out.w11 = t.fx * t.fy;
+    out.fx = t.fx;
+    out.fy = t.fy;
+    out.gx = t.gx;
+    out.gy = t.gy;
+    out.inside = (t.vy0 && t.vx0 ? 1 : 0) | (t.vy0 && t.vx1 ? 2 : 0) | (t.vy1 && t.vx0 ? 4 : 0) |
+                 (t.vy1 && t.vx1 ? 8 : 0);
+  }
+  taps[i] = out;
+}
 
 // Work item: one output row, i in [0, N * channels * height), i = (n * channels + c) * height
-// + y. Reads flow[n, :, y, :] and the input plane x[n, c]; writes y[n, c, y, :] (=). GATHER.
-// out(p) = sum_corners w_k in(corner_k). See Note [Backward warp work items].
+// + y. Reads taps[n, y, :] and the input plane x[n, c]; writes y[n, c, y, :] (=). GATHER.
+// out(p) = sum over the corners k inside of w_k in(corner_k). See Note [Backward warp work
+// items].
 template <class T>
-CREMA_HD inline void backward_warp_forward(int64_t i, const BackwardWarpArgs& a, const T* x,
-                                           const T* flow, T* y) {
+CREMA_HD inline void backward_warp_forward(int64_t i, const BackwardWarpArgs& a,
+                                           const WarpTap<T>* taps, const T* x, T* y) {
   const int64_t plane = a.height * a.width;
   const int64_t row = i % a.height, nc = i / a.height, n = nc / a.channels;
-  const T* fu = flow + (2 * n * a.height + row) * a.width;
-  const T* fv = fu + plane;
+  const WarpTap<T>* tr = taps + n * plane + row * a.width;
   const T* in = x + nc * plane;
   T* out = y + i * a.width;
+  const int64_t down = a.width;
   for (int64_t col = 0; col < a.width; ++col) {
-    WarpTaps<T> t;
-    if (!warp_taps(a, T(col) + fu[col], T(row) + fv[col], &t)) {
-      out[col] = T(0);
-      continue;
-    }
-    const T w00 = (T(1) - t.fx) * (T(1) - t.fy), w01 = t.fx * (T(1) - t.fy);
-    const T w10 = (T(1) - t.fx) * t.fy, w11 = t.fx * t.fy;
-    // Corner offsets within the plane; only the valid ones are dereferenced.
-    const int64_t o00 = t.y0 * a.width + t.x0, o10 = o00 + a.width;
-    if (t.vx0 && t.vx1 && t.vy0 && t.vy1) {
-      out[col] = w00 * in[o00] + w01 * in[o00 + 1] + w10 * in[o10] + w11 * in[o10 + 1];
+    const WarpTap<T>& t = tr[col];
+    const int64_t o = t.o00;  // read only at corners inside
+    if (t.inside == 15) {
+      out[col] =
+          t.w00 * in[o] + t.w01 * in[o + 1] + t.w10 * in[o + down] + t.w11 * in[o + down + 1];
       continue;
     }
     T v = T(0);
-    if (t.vy0 && t.vx0) v += w00 * in[o00];
-    if (t.vy0 && t.vx1) v += w01 * in[o00 + 1];
-    if (t.vy1 && t.vx0) v += w10 * in[o10];
-    if (t.vy1 && t.vx1) v += w11 * in[o10 + 1];
+    if (t.inside & 1) v += t.w00 * in[o];
+    if (t.inside & 2) v += t.w01 * in[o + 1];
+    if (t.inside & 4) v += t.w10 * in[o + down];
+    if (t.inside & 8) v += t.w11 * in[o + down + 1];
     out[col] = v;
   }
 }
 
 // Work item: one flow row, i in [0, N * height), i = n * height + y. Zeroes dflow[n, :, y, :],
-// then for every channel c (in order) and pixel p of the row reads flow[n, :, p], dy[n, c, p]
+// then for every channel c (in order) and pixel p of the row reads taps[n, p], dy[n, c, p]
 // and the four corners of x[n, c], and adds dy times d out / d (u, v) to the row it owns:
 // d out / d u = (1 - fy)(in01 - in00) + fy (in11 - in10), d out / d v = (1 - fx)(in10 - in00)
 // + fx (in11 - in01) (corners outside read 0; BORDER's clamp multiplies by 0 or 1). GATHER
 // (writes only its own rows, in a fixed order). See Note [Backward warp work items].
 template <class T>
-CREMA_HD inline void backward_warp_backward_flow(int64_t i, const BackwardWarpArgs& a, const T* x,
-                                                 const T* flow, const T* dy, T* dflow) {
+CREMA_HD inline void backward_warp_backward_flow(int64_t i, const BackwardWarpArgs& a,
+                                                 const WarpTap<T>* taps, const T* x, const T* dy,
+                                                 T* dflow) {
   const int64_t plane = a.height * a.width;
   const int64_t row = i % a.height, n = i / a.height;
-  const int64_t row_off = (2 * n * a.height + row) * a.width;
-  const T* fu = flow + row_off;
-  const T* fv = fu + plane;
-  T* du = dflow + row_off;
+  const WarpTap<T>* tr = taps + n * plane + row * a.width;
+  T* du = dflow + (2 * n * a.height + row) * a.width;
   T* dv = du + plane;
   for (int64_t col = 0; col < a.width; ++col) du[col] = dv[col] = T(0);
+  const int64_t down = a.width;
   for (int64_t c = 0; c < a.channels; ++c) {
     const T* in = x + (n * a.channels + c) * plane;
     const T* g = dy + (n * a.channels + c) * plane + row * a.width;
     for (int64_t col = 0; col < a.width; ++col) {
-      WarpTaps<T> t;
-      if (!warp_taps(a, T(col) + fu[col], T(row) + fv[col], &t)) continue;
-      const int64_t o00 = t.y0 * a.width + t.x0, o10 = o00 + a.width;
+      const WarpTap<T>& t = tr[col];
+      if (t.inside == 0) continue;
+      const int64_t o = t.o00;  // read only at corners inside
       T v00, v01, v10, v11;
-      if (t.vx0 && t.vx1 && t.vy0 && t.vy1) {
-        v00 = in[o00], v01 = in[o00 + 1], v10 = in[o10], v11 = in[o10 + 1];
+      if (t.inside == 15) {
+        v00 = in[o], v01 = in[o + 1], v10 = in[o + down], v11 = in[o + down + 1];
       } else {
-        v00 = t.vy0 && t.vx0 ? in[o00] : T(0);
-        v01 = t.vy0 && t.vx1 ? in[o00 + 1] : T(0);
-        v10 = t.vy1 && t.vx0 ? in[o10] : T(0);
-        v11 = t.vy1 && t.vx1 ? in[o10 + 1] : T(0);
+        v00 = t.inside & 1 ? in[o] : T(0);
+        v01 = t.inside & 2 ? in[o + 1] : T(0);
+        v10 = t.inside & 4 ? in[o + down] : T(0);
+        v11 = t.inside & 8 ? in[o + down + 1] : T(0);
       }
       const T gc = g[col];
       du[col] += t.gx * gc * ((T(1) - t.fy) * (v01 - v00) + t.fy * (v11 - v10));
@@ -150,41 +180,34 @@ CREMA_HD inline void backward_warp_backward_flow(int64_t i, const BackwardWarpAr
 }
 
 // Work item: one input plane, i in [0, N * channels), i = n * channels + c. Zeroes dx[n, c],
-// then for every output pixel p (row-major) reads flow[n, :, p] and dy[n, c, p] and adds
-// w_k * dy to the corner k of dx[n, c] (the adjoint of the forward's bilinear read). The
-// plane is owned by this work item, so the adds need no atomics and their order is fixed:
+// then for every output pixel p (row-major) reads taps[n, p] and dy[n, c, p] and adds
+// w_k * dy to the corners k inside of dx[n, c] (the adjoint of the forward's bilinear read).
+// The plane is owned by this work item, so the adds need no atomics and their order is fixed:
 // GATHER (deterministic; writes only its own slot, the plane).
 template <class T>
 CREMA_HD inline void backward_warp_backward_input(int64_t i, const BackwardWarpArgs& a,
-                                                  const T* flow, const T* dy, T* dx) {
+                                                  const WarpTap<T>* taps, const T* dy, T* dx) {
   const int64_t plane = a.height * a.width;
-  const int64_t n = i / a.channels;
-  const T* fu = flow + 2 * n * plane;
-  const T* fv = fu + plane;
+  const WarpTap<T>* tn = taps + (i / a.channels) * plane;
   const T* g = dy + i * plane;
   T* d = dx + i * plane;
   for (int64_t p = 0; p < plane; ++p) d[p] = T(0);
-  for (int64_t yy = 0; yy < a.height; ++yy) {
-    for (int64_t xx = 0; xx < a.width; ++xx) {
-      const int64_t p = yy * a.width + xx;
-      WarpTaps<T> t;
-      if (!warp_taps(a, T(xx) + fu[p], T(yy) + fv[p], &t)) continue;
-      const T gp = g[p];
-      const T w00 = (T(1) - t.fx) * (T(1) - t.fy), w01 = t.fx * (T(1) - t.fy);
-      const T w10 = (T(1) - t.fx) * t.fy, w11 = t.fx * t.fy;
-      const int64_t o00 = t.y0 * a.width + t.x0, o10 = o00 + a.width;
-      if (t.vx0 && t.vx1 && t.vy0 && t.vy1) {
-        d[o00] += w00 * gp;
-        d[o00 + 1] += w01 * gp;
-        d[o10] += w10 * gp;
-        d[o10 + 1] += w11 * gp;
-        continue;
-      }
-      if (t.vy0 && t.vx0) d[o00] += w00 * gp;
-      if (t.vy0 && t.vx1) d[o00 + 1] += w01 * gp;
-      if (t.vy1 && t.vx0) d[o10] += w10 * gp;
-      if (t.vy1 && t.vx1) d[o10 + 1] += w11 * gp;
+  const int64_t down = a.width;
+  for (int64_t p = 0; p < plane; ++p) {
+    const WarpTap<T>& t = tn[p];
+    const T gp = g[p];
+    const int64_t o = t.o00;  // written only at corners inside
+    if (t.inside == 15) {
+      d[o] += t.w00 * gp;
+      d[o + 1] += t.w01 * gp;
+      d[o + down] += t.w10 * gp;
+      d[o + down + 1] += t.w11 * gp;
+      continue;
     }
+    if (t.inside & 1) d[o] += t.w00 * gp;
+    if (t.inside & 2) d[o + 1] += t.w01 * gp;
+    if (t.inside & 4) d[o + down] += t.w10 * gp;
+    if (t.inside & 8) d[o + down + 1] += t.w11 * gp;
   }
 }
 
@@ -194,13 +217,17 @@ namespace crema::cuda {
 
 /// Launchers of the bodies above (cuda_kernels/backward_warp.cu; CUDA builds only).
 template <class T>
+void launch_backward_warp_taps(Stream s, int64_t n, const kernels::BackwardWarpArgs& a,
+                               const T* flow, kernels::WarpTap<T>* taps);
+template <class T>
 void launch_backward_warp_forward(Stream s, int64_t n, const kernels::BackwardWarpArgs& a,
-                                  const T* x, const T* flow, T* y);
+                                  const kernels::WarpTap<T>* taps, const T* x, T* y);
 template <class T>
 void launch_backward_warp_backward_flow(Stream s, int64_t n, const kernels::BackwardWarpArgs& a,
-                                        const T* x, const T* flow, const T* dy, T* dflow);
+                                        const kernels::WarpTap<T>* taps, const T* x, const T* dy,
+                                        T* dflow);
 template <class T>
 void launch_backward_warp_backward_input(Stream s, int64_t n, const kernels::BackwardWarpArgs& a,
-                                         const T* flow, const T* dy, T* dx);
+                                         const kernels::WarpTap<T>* taps, const T* dy, T* dx);
 
 }  // namespace crema::cuda

@@ -39,8 +39,19 @@ void BackwardWarpLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
   const T* x = bottom[0]->cpu_data();
   const T* flow = bottom[1]->cpu_data();
   T* y = top[0]->mutable_cpu_data();
+  const kernels::WarpTap<T>* taps = compute_taps(ctx, flow);
   parallel_for(ctx, num_ * a.channels * a.height,
-               [&](int64_t i) { kernels::backward_warp_forward(i, a, x, flow, y); });
+               [&](int64_t i) { kernels::backward_warp_forward(i, a, taps, x, y); });
+}
+
+template <class T>
+const kernels::WarpTap<T>* BackwardWarpLayer<T>::compute_taps(Context& ctx, const T* flow) {
+  const kernels::BackwardWarpArgs a = args_;
+  taps_.resize(num_ * a.height * a.width);
+  kernels::WarpTap<T>* taps = taps_.data();
+  parallel_for(ctx, static_cast<int64_t>(taps_.size()),
+               [&](int64_t i) { kernels::backward_warp_taps(i, a, flow, taps); });
+  return taps;
 }
 
 template <class T>
@@ -51,18 +62,20 @@ void BackwardWarpLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   const T* x = bottom[0]->cpu_data();
   const T* flow = bottom[1]->cpu_data();
   const T* dy = top[0]->cpu_diff();
+  // Recomputed rather than kept from the forward: cheap, and safe if the flow changed since.
+  const kernels::WarpTap<T>* taps = compute_taps(ctx, flow);
   if (propagate_down[0]) {
     T* dx = bottom[0]->mutable_cpu_diff();
     // Few heavy work items (one per plane): spread them over all threads.
     parallel_for_heavy(ctx, num_ * a.channels, [&](int64_t i) {
-      kernels::backward_warp_backward_input(i, a, flow, dy, dx);
+      kernels::backward_warp_backward_input(i, a, taps, dy, dx);
     });
   }
   if (propagate_down[1]) {
     T* dflow = bottom[1]->mutable_cpu_diff();
     // One work item per flow row, each walking every channel: few and heavy.
     parallel_for_heavy(ctx, num_ * a.height, [&](int64_t i) {
-      kernels::backward_warp_backward_flow(i, a, x, flow, dy, dflow);
+      kernels::backward_warp_backward_flow(i, a, taps, x, dy, dflow);
     });
   }
 }

@@ -34,8 +34,12 @@ class BackwardWarpLayer : public Layer<T> {
                     const TensorVec<T>& bottom) override;
 
  private:
+  /// Fills taps_ from the flow (one per pixel) and returns them.
+  const kernels::WarpTap<T>* compute_taps(Context& ctx, const T* flow);
+
   kernels::BackwardWarpArgs args_{};
   int64_t num_ = 0;
+  std::vector<kernels::WarpTap<T>> taps_;  // See Note [Backward warp work items]
 };
 
 }  // namespace crema

@@ -244,12 +244,15 @@ TEST(GpuBackwardWarp, LaunchersMatchCpu) {
     const std::vector<float> hflow(flow.cpu_data(), flow.cpu_data() + flow.count());
     testing::DeviceBuffer<float> dx_in(hx), dflow_in(hflow), ddy(hdy), out(hx.size()),
         dx(hx.size()), dflow(hflow.size());
+    testing::DeviceBuffer<kernels::WarpTap<float>> taps(
+        std::vector<kernels::WarpTap<float>>(2 * 9 * 11));
     const kernels::BackwardWarpArgs a{3, 9, 11, border};
-    cuda::launch_backward_warp_forward<float>(nullptr, 2 * 3 * 9, a, dx_in.get(), dflow_in.get(),
+    cuda::launch_backward_warp_taps<float>(nullptr, 2 * 9 * 11, a, dflow_in.get(), taps.get());
+    cuda::launch_backward_warp_forward<float>(nullptr, 2 * 3 * 9, a, taps.get(), dx_in.get(),
                                               out.get());
-    cuda::launch_backward_warp_backward_flow<float>(nullptr, 2 * 9, a, dx_in.get(), dflow_in.get(),
+    cuda::launch_backward_warp_backward_flow<float>(nullptr, 2 * 9, a, taps.get(), dx_in.get(),
                                                     ddy.get(), dflow.get());
-    cuda::launch_backward_warp_backward_input<float>(nullptr, 2 * 3, a, dflow_in.get(), ddy.get(),
+    cuda::launch_backward_warp_backward_input<float>(nullptr, 2 * 3, a, taps.get(), ddy.get(),
                                                      dx.get());
     const auto gy = out.to_host(), gdx = dx.to_host(), gdflow = dflow.to_host();
     const std::vector<double> y64(gy.begin(), gy.end()), dx64(gdx.begin(), gdx.end()),
