@@ -140,8 +140,9 @@ CREMA_HD inline void backward_warp_forward(int64_t i, const BackwardWarpArgs& a,
 }
 
 // Work item: one flow row, i in [0, N * height), i = n * height + y. Zeroes dflow[n, :, y, :],
-// then for every channel c (in order) and pixel p of the row reads taps[n, p], dy[n, c, p]
-// and the four corners of x[n, c], and adds dy times d out / d (u, v) to the row it owns:
+// then for every channel c (in order, in blocks of 4) and pixel p of the row reads taps[n, p],
+// dy[n, c, p] and the four corners of x[n, c], and adds dy times d out / d (u, v) to the row
+// it owns:
 // d out / d u = (1 - fy)(in01 - in00) + fy (in11 - in10), d out / d v = (1 - fx)(in10 - in00)
 // + fx (in11 - in01) (corners outside read 0; BORDER's clamp multiplies by 0 or 1). GATHER
 // (writes only its own rows, in a fixed order). See Note [Backward warp work items].
@@ -156,25 +157,34 @@ CREMA_HD inline void backward_warp_backward_flow(int64_t i, const BackwardWarpAr
   T* dv = du + plane;
   for (int64_t col = 0; col < a.width; ++col) du[col] = dv[col] = T(0);
   const int64_t down = a.width;
-  for (int64_t c = 0; c < a.channels; ++c) {
-    const T* in = x + (n * a.channels + c) * plane;
-    const T* g = dy + (n * a.channels + c) * plane + row * a.width;
+  // Channels in blocks of kBlock: one tap read and one du, dv update per block and pixel.
+  constexpr int64_t kBlock = 4;
+  for (int64_t c0 = 0; c0 < a.channels; c0 += kBlock) {
+    const int64_t cn = hd::min(kBlock, a.channels - c0);
+    const T* in0 = x + (n * a.channels + c0) * plane;
+    const T* g0 = dy + (n * a.channels + c0) * plane + row * a.width;
     for (int64_t col = 0; col < a.width; ++col) {
       const WarpTap<T>& t = tr[col];
       if (t.inside == 0) continue;
       const int64_t o = t.o00;  // read only at corners inside
-      T v00, v01, v10, v11;
-      if (t.inside == 15) {
-        v00 = in[o], v01 = in[o + 1], v10 = in[o + down], v11 = in[o + down + 1];
-      } else {
-        v00 = t.inside & 1 ? in[o] : T(0);
-        v01 = t.inside & 2 ? in[o + 1] : T(0);
-        v10 = t.inside & 4 ? in[o + down] : T(0);
-        v11 = t.inside & 8 ? in[o + down + 1] : T(0);
+      T su = T(0), sv = T(0);
+      for (int64_t k = 0; k < cn; ++k) {
+        const T* in = in0 + k * plane;
+        T v00, v01, v10, v11;
+        if (t.inside == 15) {
+          v00 = in[o], v01 = in[o + 1], v10 = in[o + down], v11 = in[o + down + 1];
+        } else {
+          v00 = t.inside & 1 ? in[o] : T(0);
+          v01 = t.inside & 2 ? in[o + 1] : T(0);
+          v10 = t.inside & 4 ? in[o + down] : T(0);
+          v11 = t.inside & 8 ? in[o + down + 1] : T(0);
+        }
+        const T gc = g0[k * plane + col];
+        su += gc * ((T(1) - t.fy) * (v01 - v00) + t.fy * (v11 - v10));
+        sv += gc * ((T(1) - t.fx) * (v10 - v00) + t.fx * (v11 - v01));
       }
-      const T gc = g[col];
-      du[col] += t.gx * gc * ((T(1) - t.fy) * (v01 - v00) + t.fy * (v11 - v10));
-      dv[col] += t.gy * gc * ((T(1) - t.fx) * (v10 - v00) + t.fx * (v11 - v01));
+      du[col] += t.gx * su;
+      dv[col] += t.gy * sv;
     }
   }
 }
