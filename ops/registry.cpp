@@ -9,6 +9,7 @@
 #include "ops/absval_layer.h"
 #include "ops/accuracy_layer.h"
 #include "ops/argmax_layer.h"
+#include "ops/backward_warp_layer.h"
 #include "ops/batch_norm_layer.h"
 #include "ops/bias_layer.h"
 #include "ops/bn_layer.h"
@@ -38,6 +39,7 @@
 #include "ops/multinomial_logistic_loss_layer.h"
 #include "ops/mvn_layer.h"
 #include "ops/pad_layer.h"
+#include "ops/pixel_shuffle_layer.h"
 #include "ops/pooling_layer.h"
 #include "ops/power_layer.h"
 #include "ops/prelu_layer.h"
@@ -53,6 +55,7 @@
 #include "ops/softmax_layer.h"
 #include "ops/softmax_loss_layer.h"
 #include "ops/split_layer.h"
+#include "ops/spmc_layer.h"
 #include "ops/tanh_layer.h"
 #include "ops/threshold_layer.h"
 #include "ops/tile_layer.h"
@@ -78,6 +81,7 @@ const std::map<std::string, Factory<T>>& table() {
       {"ArgMax", make<T, ArgMaxLayer>},
       {"BN", make<T, BNLayer>},
       {"BNLL", make<T, BNLLLayer>},
+      {"BackwardWarp", make<T, BackwardWarpLayer>},
       {"BatchNorm", make<T, BatchNormLayer>},
       {"Bias", make<T, BiasLayer>},
       {"Concat", make<T, ConcatLayer>},
@@ -106,11 +110,13 @@ const std::map<std::string, Factory<T>>& table() {
       {"MultinomialLogisticLoss", make<T, MultinomialLogisticLossLayer>},
       {"PReLU", make<T, PReLULayer>},
       {"Pad", make<T, PadLayer>},
+      {"PixelShuffle", make<T, PixelShuffleLayer>},
       {"Pooling", make<T, PoolingLayer>},
       {"Power", make<T, PowerLayer>},
       {"ReLU", make<T, ReLULayer>},
       {"Reduction", make<T, ReductionLayer>},
       {"Reshape", make<T, ReshapeLayer>},
+      {"SPMC", make<T, SPMCLayer>},
       {"Scale", make<T, ScaleLayer>},
       {"Sigmoid", make<T, SigmoidLayer>},
       {"SigmoidCrossEntropyLoss", make<T, SigmoidCrossEntropyLossLayer>},
