@@ -44,6 +44,9 @@
 #include "ops/reduction_layer.h"
 #include "ops/relu_layer.h"
 #include "ops/reshape_layer.h"
+#include "ops/roi_align_layer.h"
+#include "ops/roi_mask_pooling_layer.h"
+#include "ops/roi_pooling_layer.h"
 #include "ops/scale_layer.h"
 #include "ops/sigmoid_cross_entropy_loss_layer.h"
 #include "ops/sigmoid_layer.h"
@@ -108,6 +111,9 @@ const std::map<std::string, Factory<T>>& table() {
       {"Pad", make<T, PadLayer>},
       {"Pooling", make<T, PoolingLayer>},
       {"Power", make<T, PowerLayer>},
+      {"ROIAlign", make<T, ROIAlignLayer>},
+      {"ROIMaskPooling", make<T, ROIMaskPoolingLayer>},
+      {"ROIPooling", make<T, ROIPoolingLayer>},
       {"ReLU", make<T, ReLULayer>},
       {"Reduction", make<T, ReductionLayer>},
       {"Reshape", make<T, ReshapeLayer>},
