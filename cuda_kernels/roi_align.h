@@ -16,11 +16,10 @@ struct RoiAlignArgs {
   T spatial_scale = T(1);
   int sampling_ratio = 0;      // <= 0: ceil(roi size / pooled size) samples per bin and axis
   bool aligned = false;        // true: pixel centres at +0.5 (coordinates shifted by -0.5)
-  int64_t channel_blocks = 0;  // ceil(channels / kRoiAlignChannelBlock), for backward
+  int64_t channel_blocks = 0;  // ceil(channels / kRoiAlignChannelBlock)
 };
 
-/// Channels one backward work item handles: the interpolation weights are computed once per
-/// block instead of once per channel.
+/// Channels one work item covers: interpolation weights are computed once per block.
 inline constexpr int kRoiAlignChannelBlock = 16;
 
 /// Bilinear samples one forward work item buffers before applying them to every channel.
@@ -111,70 +110,81 @@ CREMA_HD inline T roi_align_sample(T start, T bin, int grid, int64_t p, int j) {
   return start + static_cast<T>(p) * bin + static_cast<T>(j + T(0.5)) * bin / static_cast<T>(grid);
 }
 
-// Adds m buffered samples (4 feature offsets and weights each) to the running sums out[c * stride]
-// of every channel c; feat points at channel 0 of the RoI's image.
+// Adds m buffered samples (4 feature offsets and weights each) to the running sums
+// out[j * stride] of channels c0 + j, j < nc; feat points at channel c0 of the RoI's image.
 template <class T>
 CREMA_HD inline void roi_align_apply(const RoiAlignArgs<T>& a, const int (*off)[4],
-                                     const T (*wt)[4], int m, const T* feat, T* out,
+                                     const T (*wt)[4], int m, const T* feat, int nc, T* out,
                                      int64_t stride) {
   const int64_t plane = a.height * a.width;
-  for (int64_t c = 0; c < a.channels; ++c) {
-    const T* p = feat + c * plane;
-    T acc = out[c * stride];
-    for (int s = 0; s < m; ++s)
-      acc += wt[s][0] * p[off[s][0]] + wt[s][1] * p[off[s][1]] + wt[s][2] * p[off[s][2]] +
-             wt[s][3] * p[off[s][3]];
-    out[c * stride] = acc;
+  T acc[kRoiAlignChannelBlock];
+  for (int j = 0; j < nc; ++j) acc[j] = out[j * stride];
+  for (int s = 0; s < m; ++s) {
+    const int o0 = off[s][0], o1 = off[s][1], o2 = off[s][2], o3 = off[s][3];
+    const T w0 = wt[s][0], w1 = wt[s][1], w2 = wt[s][2], w3 = wt[s][3];
+    for (int j = 0; j < nc; ++j) {
+      const T* q = feat + j * plane;
+      acc[j] += w0 * q[o0] + w1 * q[o1] + w2 * q[o2] + w3 * q[o3];
+    }
   }
+  for (int j = 0; j < nc; ++j) out[j * stride] = acc[j];
 }
 
-// Work item i: one bin (r, ph, pw) of every channel, i = (r * PH + ph) * PW + pw. Reads boxes[r]
-// and the RoI's image; writes y[((r * C + c) * PH + ph) * PW + pw] for all c only. GATHER.
+// Work item i: one RoI r and a block of up to kRoiAlignChannelBlock channels,
+// i = r * channel_blocks + block. Reads boxes[r] and the block's feature planes of the RoI's
+// image; writes y[((r * C + c) * PH + ph) * PW + pw] for the block's channels only. GATHER.
 // Mask R-CNN RoIAlign: y = (1 / count) * sum_{iy, ix} bilinear(x, sample(ph, iy),
-// sample(pw, ix)); samples outside [-1, size] add 0 but still count. The weights of up to
-// kRoiAlignSampleChunk samples are computed once and applied to all channels; each channel's sum
-// runs over the samples in torchvision's (iy, ix) order.
+// sample(pw, ix)); samples outside [-1, size] add 0 but still count. Each sample's weights are
+// computed once per block (up to kRoiAlignSampleChunk buffered at a time), and each channel's
+// sum runs over the samples in torchvision's (iy, ix) order. A block's planes stay in cache
+// across the RoI's bins.
 template <class T>
 CREMA_HD inline void roi_align_forward(int64_t i, const RoiAlignArgs<T>& a,
                                        const RoiAlignBox<T>* boxes, const T* x, T* y) {
-  const int64_t pw = i % a.pooled_w;
-  const int64_t ph = (i / a.pooled_w) % a.pooled_h;
-  const int64_t r = i / (a.pooled_w * a.pooled_h);
+  const int64_t block = i % a.channel_blocks;
+  const int64_t r = i / a.channel_blocks;
+  const int64_t c0 = block * kRoiAlignChannelBlock;
+  const int nc = static_cast<int>(hd::min<int64_t>(kRoiAlignChannelBlock, a.channels - c0));
   const int64_t bins = a.pooled_h * a.pooled_w;
-  T* out = y + r * a.channels * bins + ph * a.pooled_w + pw;
-  for (int64_t c = 0; c < a.channels; ++c) out[c * bins] = T(0);
+  T* out_block = y + (r * a.channels + c0) * bins;  // channel c0 + j, bin k at [j * bins + k]
+  for (int64_t k = 0; k < nc * bins; ++k) out_block[k] = T(0);
   const RoiAlignBox<T> b = boxes[r];
   if (b.batch < 0) return;
-  const T* feat = x + b.batch * a.channels * a.height * a.width;
+  const T* feat = x + (b.batch * a.channels + c0) * a.height * a.width;
   int off[kRoiAlignSampleChunk][4];
   T wt[kRoiAlignSampleChunk][4];
-  int m = 0;
-  for (int iy = 0; iy < b.grid_h; ++iy) {
-    RoiAlignLerp<T> ly;
-    if (!roi_align_lerp(roi_align_sample(b.start_h, b.bin_h, b.grid_h, ph, iy), a.height, &ly))
-      continue;
-    const int row_lo = ly.lo * static_cast<int>(a.width);
-    const int row_hi = ly.hi * static_cast<int>(a.width);
-    for (int ix = 0; ix < b.grid_w; ++ix) {
-      RoiAlignLerp<T> lx;
-      if (!roi_align_lerp(roi_align_sample(b.start_w, b.bin_w, b.grid_w, pw, ix), a.width, &lx))
-        continue;
-      off[m][0] = row_lo + lx.lo;
-      off[m][1] = row_lo + lx.hi;
-      off[m][2] = row_hi + lx.lo;
-      off[m][3] = row_hi + lx.hi;
-      wt[m][0] = ly.w_lo * lx.w_lo;
-      wt[m][1] = ly.w_lo * lx.w_hi;
-      wt[m][2] = ly.w_hi * lx.w_lo;
-      wt[m][3] = ly.w_hi * lx.w_hi;
-      if (++m == kRoiAlignSampleChunk) {
-        roi_align_apply(a, off, wt, m, feat, out, bins);
-        m = 0;
+  for (int64_t ph = 0; ph < a.pooled_h; ++ph) {
+    for (int64_t pw = 0; pw < a.pooled_w; ++pw) {
+      T* out = out_block + ph * a.pooled_w + pw;
+      int m = 0;
+      for (int iy = 0; iy < b.grid_h; ++iy) {
+        RoiAlignLerp<T> ly;
+        if (!roi_align_lerp(roi_align_sample(b.start_h, b.bin_h, b.grid_h, ph, iy), a.height, &ly))
+          continue;
+        const int row_lo = ly.lo * static_cast<int>(a.width);
+        const int row_hi = ly.hi * static_cast<int>(a.width);
+        for (int ix = 0; ix < b.grid_w; ++ix) {
+          RoiAlignLerp<T> lx;
+          if (!roi_align_lerp(roi_align_sample(b.start_w, b.bin_w, b.grid_w, pw, ix), a.width, &lx))
+            continue;
+          off[m][0] = row_lo + lx.lo;
+          off[m][1] = row_lo + lx.hi;
+          off[m][2] = row_hi + lx.lo;
+          off[m][3] = row_hi + lx.hi;
+          wt[m][0] = ly.w_lo * lx.w_lo;
+          wt[m][1] = ly.w_lo * lx.w_hi;
+          wt[m][2] = ly.w_hi * lx.w_lo;
+          wt[m][3] = ly.w_hi * lx.w_hi;
+          if (++m == kRoiAlignSampleChunk) {
+            roi_align_apply(a, off, wt, m, feat, nc, out, bins);
+            m = 0;
+          }
+        }
       }
+      if (m > 0) roi_align_apply(a, off, wt, m, feat, nc, out, bins);
+      for (int j = 0; j < nc; ++j) out[j * bins] /= b.count;
     }
   }
-  if (m > 0) roi_align_apply(a, off, wt, m, feat, out, bins);
-  for (int64_t c = 0; c < a.channels; ++c) out[c * bins] /= b.count;
 }
 
 // Work item i: one feature row h of image n for a block of up to kRoiAlignChannelBlock

@@ -49,8 +49,8 @@ void ROIAlignLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
   parallel_for(ctx, a.num_rois, [&](int64_t i) { kernels::roi_align_geometry(i, a, rois, boxes); });
   const T* x = bottom[0]->cpu_data();
   T* y = top[0]->mutable_cpu_data();
-  // One work item per (RoI, bin) covers every channel: heavy items, so always spread them.
-  parallel_for_heavy(ctx, a.num_rois * a.pooled_h * a.pooled_w,
+  // One work item per RoI and block of channels.
+  parallel_for_heavy(ctx, a.num_rois * a.channel_blocks,
                      [&](int64_t i) { kernels::roi_align_forward(i, a, boxes, x, y); });
 }
 

@@ -42,19 +42,19 @@ const std::vector<std::array<double, 5>> kRois = {
 const std::vector<ref::RoiAlignParams> kCases = {
     params(3, 2, 0.5, 0, false), params(3, 2, 0.5, 2, false), params(3, 2, 0.5, 0, true),
     params(3, 2, 0.5, 2, true),  params(2, 4, 0.25, 1, true), params(7, 7, 1.0, 0, true),
-    params(1, 1, 0.5, 3, false)};
+    params(1, 1, 0.5, 3, false), params(1, 1, 1.0, 0, false), params(2, 1, 1.0, 5, true)};
 
 template <class T>
-void check_against_reference(const ref::RoiAlignParams& p, double tol) {
+void check_against_reference(const ref::RoiAlignParams& p, double tol, int64_t channels = 3) {
   Context ctx = Context::cpu(1);
-  const int64_t R = static_cast<int64_t>(kRois.size());
-  Tensor<T> x({2, 3, 7, 9}), y, dy({R, 3, p.ph, p.pw});
+  const int64_t R = static_cast<int64_t>(kRois.size()), C = channels;
+  Tensor<T> x({2, C, 7, 9}), y, dy({R, C, p.ph, p.pw});
   test::fill_uniform(x, -1, 1, 3);
   test::fill_uniform(dy, -1, 1, 4);
   Tensor<T> rois = test::make_rois<T>(kRois);
   auto layer = test::make_layer<T>(align_text(p), ctx, {&x, &rois}, {&y});
   const auto [out, dx] = test::forward_backward(*layer, ctx, x, rois, y, dy);
-  const auto want = ref::roi_align(x.cpu_data(), 2, 3, 7, 9, rois.cpu_data(), R, p, dy.cpu_data());
+  const auto want = ref::roi_align(x.cpu_data(), 2, C, 7, 9, rois.cpu_data(), R, p, dy.cpu_data());
   test::expect_near(out.data(), test::as<T>(want.y).data(), y.count(), tol, "roi_align y");
   test::expect_near(dx.data(), test::as<T>(want.dx).data(), x.count(), tol, "roi_align dx");
 }
@@ -64,6 +64,15 @@ TEST(ROIAlign, ForwardBackwardMatchReference) {
     SCOPED_TRACE(align_text(p));
     check_against_reference<float>(p, 1e-5);
     check_against_reference<double>(p, 1e-12);
+  }
+}
+
+// Channels are processed in blocks of kernels::kRoiAlignChannelBlock: full and partial blocks.
+TEST(ROIAlign, ManyChannelsMatchReference) {
+  for (int64_t channels : {16, 37}) {
+    SCOPED_TRACE(channels);
+    check_against_reference<float>(params(3, 2, 0.5, 2, true), 1e-5, channels);
+    check_against_reference<double>(params(2, 3, 0.5, 0, false), 1e-12, channels);
   }
 }
 
@@ -228,7 +237,7 @@ TEST(GpuROIAlign, LaunchersMatchCpu) {
   testing::DeviceBuffer<kernels::RoiAlignBox<float>> d_boxes(
       std::vector<kernels::RoiAlignBox<float>>(static_cast<size_t>(R)));
   cuda::launch_roi_align_geometry<float>(nullptr, R, a, d_rois.get(), d_boxes.get());
-  cuda::launch_roi_align_forward<float>(nullptr, R * 3 * 2, a, d_boxes.get(), d_x.get(), d_y.get());
+  cuda::launch_roi_align_forward<float>(nullptr, R, a, d_boxes.get(), d_x.get(), d_y.get());
   cuda::launch_roi_align_backward<float>(nullptr, 2 * 7, a, d_boxes.get(), d_dy.get(), d_dx.get());
   // Device and host may contract multiply-adds differently; allow float rounding.
   test::expect_near(d_y.to_host().data(), want_y.data(), y.count(), 1e-5, "gpu y");
