@@ -46,6 +46,9 @@
 #include "ops/reduction_layer.h"
 #include "ops/relu_layer.h"
 #include "ops/reshape_layer.h"
+#include "ops/roi_align_layer.h"
+#include "ops/roi_mask_pooling_layer.h"
+#include "ops/roi_pooling_layer.h"
 #include "ops/scale_layer.h"
 #include "ops/sigmoid_cross_entropy_loss_layer.h"
 #include "ops/sigmoid_layer.h"
@@ -113,6 +116,9 @@ const std::map<std::string, Factory<T>>& table() {
       {"PixelShuffle", make<T, PixelShuffleLayer>},
       {"Pooling", make<T, PoolingLayer>},
       {"Power", make<T, PowerLayer>},
+      {"ROIAlign", make<T, ROIAlignLayer>},
+      {"ROIMaskPooling", make<T, ROIMaskPoolingLayer>},
+      {"ROIPooling", make<T, ROIPoolingLayer>},
       {"ReLU", make<T, ReLULayer>},
       {"Reduction", make<T, ReductionLayer>},
       {"Reshape", make<T, ReshapeLayer>},

@@ -1,0 +1,69 @@
+/// Helpers shared by the RoI layer tests (ROIPooling, ROIMaskPooling, ROIAlign).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/io.h"
+#include "core/layer.h"
+
+namespace crema::test {
+
+/// RoI rows (batch, x1, y1, x2, y2) as an R x 5 tensor.
+template <class T>
+Tensor<T> make_rois(const std::vector<std::array<double, 5>>& rows) {
+  Tensor<T> t({static_cast<int64_t>(rows.size()), 5});
+  for (size_t r = 0; r < rows.size(); ++r)
+    for (int k = 0; k < 5; ++k) t.mutable_cpu_data()[5 * r + k] = static_cast<T>(rows[r][k]);
+  return t;
+}
+
+/// Distinct values (k + 0.5) * gap - 1 in a random order: no ties, none 0, neighbours `gap`
+/// apart, so max pooling has no kinks within a finite-difference step.
+template <class T>
+void fill_distinct(Tensor<T>& t, uint64_t seed) {
+  std::vector<int64_t> k(t.count());
+  std::iota(k.begin(), k.end(), 0);
+  std::shuffle(k.begin(), k.end(), std::mt19937_64(seed));
+  const double gap = 2.0 / static_cast<double>(t.count());
+  for (int64_t i = 0; i < t.count(); ++i)
+    t.mutable_cpu_data()[i] = static_cast<T>((k[i] + 0.5) * gap - 1.0);
+}
+
+/// A golden .npy file as a tensor of its shape.
+template <class T>
+Tensor<T> load_golden(const std::string& rel) {
+  const NpyArray a = read_npy(std::string(CREMA_SOURCE_DIR) + "/tests/golden/" + rel);
+  Tensor<T> t(a.shape);
+  for (int64_t i = 0; i < t.count(); ++i) t.mutable_cpu_data()[i] = static_cast<T>(a.data[i]);
+  return t;
+}
+
+/// Forward, then backward of top diff `dy` (bottom 0 diff starts at a sentinel); returns
+/// (top data, bottom 0 diff).
+template <class T>
+std::pair<std::vector<T>, std::vector<T>> forward_backward(Layer<T>& layer, Context& ctx,
+                                                           Tensor<T>& x, Tensor<T>& rois,
+                                                           Tensor<T>& y, const Tensor<T>& dy) {
+  layer.forward(ctx, {&x, &rois}, {&y});
+  EXPECT_EQ(y.shape(), dy.shape());
+  std::copy(dy.cpu_data(), dy.cpu_data() + dy.count(), y.mutable_cpu_diff());
+  x.set_diff(T(7));
+  layer.backward(ctx, {&y}, {true, false}, {&x, &rois});
+  return {std::vector<T>(y.cpu_data(), y.cpu_data() + y.count()),
+          std::vector<T>(x.cpu_diff(), x.cpu_diff() + x.count())};
+}
+
+/// Converts a double vector to T for expect_near.
+template <class T>
+std::vector<T> as(const std::vector<double>& v) {
+  return std::vector<T>(v.begin(), v.end());
+}
+
+}  // namespace crema::test
