@@ -73,48 +73,73 @@ CREMA_HD inline BilinearTaps<T> bilinear_taps(T h, T w, int64_t height, int64_t 
   return t;
 }
 
-/// Deformable im2col. Work item: one column position of one tap for one deformable group,
-/// i in [0, DG * kh * kw * num * out_h * out_w), i = ((dg * kh * kw + k) * num + n) * P + p with
-/// P = out_h * out_w; consecutive items write consecutive columns. Samples once per item the
-/// position p0 * stride - pad + dil * p_k + Δp_k (offsets of group dg) and, for each channel c of
-/// the group, writes col[((c * kh * kw + k) * num + n) * P + p] = m_k * x_c(position) (m_k = 1
-/// for v1). GATHER. y(p0) = Σ_k w_k · m_k · x(p0 + p_k + Δp_k) (Dai et al. eq. 2, Zhu et al.
-/// eq. 1) then follows by a GEMM.
+/// Output pixels per work item of deform_conv_im2col: the item samples their positions once,
+/// then writes runs of this many consecutive columns per channel.
+inline constexpr int64_t kDeformIm2colBlock = 16;
+
+/// Deformable im2col. Work item: a run of up to kDeformIm2colBlock consecutive output pixels of
+/// one tap, one image and one deformable group, i in [0, DG * kh * kw * num * B) with
+/// B = ceil(out_h * out_w / kDeformIm2colBlock), i = ((dg * kh * kw + k) * num + n) * B + b,
+/// pixels p in [b * block, min((b + 1) * block, out_h * out_w)). For each pixel it samples the
+/// position p0 * stride - pad + dil * p_k + Δp_k (offsets of group dg) once; then for each
+/// channel c of the group writes col[((c * kh * kw + k) * num + n) * P + p] = m_k * x_c(position)
+/// (m_k = 1 for v1) for its pixels, a contiguous run. GATHER. y(p0) = Σ_k w_k · m_k · x(p0 + p_k +
+/// Δp_k) (Dai et al. eq. 2, Zhu et al. eq. 1) then follows by a GEMM.
 template <class T>
 CREMA_HD inline void deform_conv_im2col(int64_t i, const DeformConvArgs& a, const T* x,
                                         const T* offset, const T* mask, T* col) {
   const int64_t taps = a.kernel_h * a.kernel_w, plane_out = a.out_h * a.out_w;
-  const int64_t p = i % plane_out;
-  int64_t r = i / plane_out;
+  const int64_t blocks = (plane_out + kDeformIm2colBlock - 1) / kDeformIm2colBlock;
+  const int64_t b = i % blocks;
+  int64_t r = i / blocks;
   const int64_t n = r % a.num;
   r /= a.num;
   const int64_t k = r % taps;
   const int64_t dg = r / taps;
-  const int64_t oh = p / a.out_w, ow = p % a.out_w;
   const int64_t ki = k / a.kernel_w, kj = k % a.kernel_w;
+  const int64_t p0 = b * kDeformIm2colBlock;
+  const int64_t len = hd::min(kDeformIm2colBlock, plane_out - p0);
   const int64_t group_tap = (n * a.deformable_group + dg) * taps + k;
-  const T* off = offset + 2 * group_tap * plane_out + p;
-  const T m = a.modulated ? mask[group_tap * plane_out + p] : T(1);
-  const T h = static_cast<T>(oh * a.stride_h - a.pad_h + ki * a.dilation_h) + off[0];
-  const T w = static_cast<T>(ow * a.stride_w - a.pad_w + kj * a.dilation_w) + off[plane_out];
-  const BilinearTaps<T> t = bilinear_taps(h, w, a.height, a.width);
+  const T* off = offset + 2 * group_tap * plane_out + p0;
+  const T* mk = a.modulated ? mask + group_tap * plane_out + p0 : nullptr;
+  // Corner indices and weights of each pixel; outside corners (and samples outside the map)
+  // get weight 0 and index 0, a harmless in-bounds read.
+  int64_t idx[kDeformIm2colBlock][4];
+  T wt[kDeformIm2colBlock][4];
+  int64_t oh = p0 / a.out_w, ow = p0 % a.out_w;
+  for (int64_t j = 0; j < len; ++j) {
+    const T h = static_cast<T>(oh * a.stride_h - a.pad_h + ki * a.dilation_h) + off[j];
+    const T w = static_cast<T>(ow * a.stride_w - a.pad_w + kj * a.dilation_w) + off[plane_out + j];
+    const BilinearTaps<T> t = bilinear_taps(h, w, a.height, a.width);
+    const T m = mk ? mk[j] : T(1);
+    const T hh = T(1) - t.lh, hw = T(1) - t.lw;
+    wt[j][0] = t.in[0] ? hh * hw * m : T(0);
+    wt[j][1] = t.in[1] ? hh * t.lw * m : T(0);
+    wt[j][2] = t.in[2] ? t.lh * hw * m : T(0);
+    wt[j][3] = t.in[3] ? t.lh * t.lw * m : T(0);
+    for (int q = 0; q < 4; ++q) idx[j][q] = t.idx[q];
+    if (++ow == a.out_w) {
+      ow = 0;
+      ++oh;
+    }
+  }
   const int64_t per_group = a.channels / a.deformable_group;
   const int64_t c0 = dg * per_group;
   const int64_t row_stride = taps * a.num * plane_out;
   const int64_t plane = a.height * a.width;
-  T* out = col + ((c0 * taps + k) * a.num + n) * plane_out + p;
-  if (!t.valid) {
-    for (int64_t c = 0; c < per_group; ++c) out[c * row_stride] = T(0);
-    return;
-  }
-  const T hh = T(1) - t.lh, hw = T(1) - t.lw;
-  // Corners outside the plane get weight 0 (their index is 0, a harmless in-bounds read).
-  const T w0 = t.in[0] ? hh * hw * m : T(0), w1 = t.in[1] ? hh * t.lw * m : T(0);
-  const T w2 = t.in[2] ? t.lh * hw * m : T(0), w3 = t.in[3] ? t.lh * t.lw * m : T(0);
+  T* out = col + ((c0 * taps + k) * a.num + n) * plane_out + p0;
   const T* src = x + (n * a.channels + c0) * plane;
-  for (int64_t c = 0; c < per_group; ++c, src += plane)
-    out[c * row_stride] =
-        w0 * src[t.idx[0]] + w1 * src[t.idx[1]] + w2 * src[t.idx[2]] + w3 * src[t.idx[3]];
+  for (int64_t c = 0; c < per_group; ++c, src += plane, out += row_stride)
+    for (int64_t j = 0; j < len; ++j)
+      out[j] = wt[j][0] * src[idx[j][0]] + wt[j][1] * src[idx[j][1]] + wt[j][2] * src[idx[j][2]] +
+               wt[j][3] * src[idx[j][3]];
+}
+
+/// Work items of deform_conv_im2col for the chunk described by a.
+inline int64_t deform_conv_im2col_items(const DeformConvArgs& a) {
+  const int64_t plane_out = a.out_h * a.out_w;
+  return a.deformable_group * a.kernel_h * a.kernel_w * a.num *
+         ((plane_out + kDeformIm2colBlock - 1) / kDeformIm2colBlock);
 }
 
 /// Adjoint of deform_conv_im2col for the input: dx = Σ over (k, p) of m_k · bilinear weight ·

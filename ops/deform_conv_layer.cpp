@@ -141,7 +141,7 @@ void DeformableConvolutionLayer<T>::im2col(Context& ctx, const kernels::DeformCo
   const T* offset = bottom[1]->cpu_data() + n0 * 2 * deformable_group_ * taps * p;
   const T* mask = modulated_ ? bottom[2]->cpu_data() + n0 * deformable_group_ * taps * p : nullptr;
   T* col = col_buffer_.mutable_cpu_data();
-  parallel_for(ctx, deformable_group_ * taps * a.num * p,
+  parallel_for(ctx, kernels::deform_conv_im2col_items(a),
                [&](int64_t i) { kernels::deform_conv_im2col(i, a, x, offset, mask, col); });
   col_chunk_ = n0;
 }

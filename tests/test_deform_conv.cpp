@@ -531,7 +531,8 @@ TEST(GpuDeformConv, LaunchersMatchCpu) {
   fill_uniform(offset, -2, 2, 62);
   fill_uniform(mask, 0, 1, 63);
   fill_uniform(dcol, -1, 1, 64);
-  const int64_t n_col = 2 * taps * 2 * p, n_in = 2 * 4, n_off = 2 * 2 * taps * p;
+  const int64_t n_col = kernels::deform_conv_im2col_items(a), n_in = 2 * 4,
+                n_off = 2 * 2 * taps * p;
   std::vector<float> col(dcol.count()), dx(x.count()), doff(offset.count()), dmask(mask.count());
   parallel_for(ctx, n_col, [&](int64_t i) {
     kernels::deform_conv_im2col(i, a, x.cpu_data(), offset.cpu_data(), mask.cpu_data(), col.data());
