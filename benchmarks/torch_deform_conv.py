@@ -3,7 +3,7 @@
     /usr/bin/python3 benchmarks/torch_deform_conv.py [repeats]
 
 2 threads, float32, 8x64x56x56 input, 3x3 kernel, pad 1, 64 outputs, offsets uniform in +-2,
-mask uniform in (0, 1). Prints the median wall time per iteration of forward and
+mask uniform in (0, 1). Prints the median wall and process CPU time per iteration of forward and
 forward + backward (all of x, offset, mask, weight, bias requiring grad), v1 and v2.
 """
 import statistics
@@ -39,10 +39,12 @@ for name, modulated, backward in [("Forward/v1", False, False), ("Forward/v2", T
                                   ("ForwardBackward/v1", False, True),
                                   ("ForwardBackward/v2", True, True)]:
     run(modulated, backward)
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         run(modulated, backward)
         times.append(time.perf_counter() - t0)
-    print(f"torchvision {name}: {statistics.median(times) * 1e3:.1f} ms (median of {repeats})",
+        cpu.append(time.process_time() - c0)
+    print(f"torchvision {name}: {statistics.median(times) * 1e3:.1f} ms wall, "
+          f"{statistics.median(cpu) * 1e3:.1f} ms CPU (all threads; median of {repeats})",
           flush=True)

@@ -78,8 +78,10 @@ CREMA_HD inline BilinearTaps<T> bilinear_taps(T h, T w, int64_t height, int64_t 
 inline constexpr int64_t kDeformIm2colBlock = 16;
 
 /// Deformable im2col. Work item: a run of up to kDeformIm2colBlock consecutive output pixels of
-/// one tap, one image and one deformable group, i in [0, DG * kh * kw * num * B) with
-/// B = ceil(out_h * out_w / kDeformIm2colBlock), i = ((dg * kh * kw + k) * num + n) * B + b,
+/// one tap, one image and one deformable group, i in [0, num * DG * kh * kw * B) with
+/// B = ceil(out_h * out_w / kDeformIm2colBlock), i = ((n * DG + dg) * B + b) * kh * kw + k (the
+/// taps of one pixel run are neighbours, so consecutive items reread the same few rows of x
+/// while they are in cache, and each writes whole cache lines),
 /// pixels p in [b * block, min((b + 1) * block, out_h * out_w)). For each pixel it samples the
 /// position p0 * stride - pad + dil * p_k + Δp_k (offsets of group dg) once; then for each
 /// channel c of the group writes col[((c * kh * kw + k) * num + n) * P + p] = m_k * x_c(position)
@@ -90,16 +92,16 @@ CREMA_HD inline void deform_conv_im2col(int64_t i, const DeformConvArgs& a, cons
                                         const T* offset, const T* mask, T* col) {
   const int64_t taps = a.kernel_h * a.kernel_w, plane_out = a.out_h * a.out_w;
   const int64_t blocks = (plane_out + kDeformIm2colBlock - 1) / kDeformIm2colBlock;
-  const int64_t b = i % blocks;
-  int64_t r = i / blocks;
-  const int64_t n = r % a.num;
-  r /= a.num;
-  const int64_t k = r % taps;
-  const int64_t dg = r / taps;
+  const int64_t k = i % taps;
+  int64_t r = i / taps;
+  const int64_t b = r % blocks;
+  r /= blocks;
+  const int64_t dg = r % a.deformable_group;
+  const int64_t n = r / a.deformable_group;
+  const int64_t group_tap = r * taps + k;  // (n * DG + dg) * kh * kw + k
   const int64_t ki = k / a.kernel_w, kj = k % a.kernel_w;
   const int64_t p0 = b * kDeformIm2colBlock;
   const int64_t len = hd::min(kDeformIm2colBlock, plane_out - p0);
-  const int64_t group_tap = (n * a.deformable_group + dg) * taps + k;
   const T* off = offset + 2 * group_tap * plane_out + p0;
   const T* mk = a.modulated ? mask + group_tap * plane_out + p0 : nullptr;
   // Corner indices and weights of each pixel; outside corners (and samples outside the map)
