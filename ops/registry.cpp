@@ -20,6 +20,7 @@
 #include "ops/crop_layer.h"
 #include "ops/data_layer.h"
 #include "ops/deconv_layer.h"
+#include "ops/deform_conv_layer.h"
 #include "ops/dropout_layer.h"
 #include "ops/eltwise_layer.h"
 #include "ops/elu_layer.h"
@@ -93,6 +94,7 @@ const std::map<std::string, Factory<T>>& table() {
       {"Crop", make<T, CropLayer>},
       {"Data", make<T, DataLayer>},
       {"Deconvolution", make<T, DeconvolutionLayer>},
+      {"DeformableConvolution", make<T, DeformableConvolutionLayer>},
       {"Dropout", make<T, DropoutLayer>},
       {"ELU", make<T, ELULayer>},
       {"Eltwise", make<T, EltwiseLayer>},
