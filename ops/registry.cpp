@@ -19,6 +19,7 @@
 #include "ops/crop_layer.h"
 #include "ops/data_layer.h"
 #include "ops/deconv_layer.h"
+#include "ops/dense_crf_layer.h"
 #include "ops/dropout_layer.h"
 #include "ops/eltwise_layer.h"
 #include "ops/elu_layer.h"
@@ -86,6 +87,7 @@ const std::map<std::string, Factory<T>>& table() {
       {"Crop", make<T, CropLayer>},
       {"Data", make<T, DataLayer>},
       {"Deconvolution", make<T, DeconvolutionLayer>},
+      {"DenseCRF", make<T, DenseCRFLayer>},
       {"Dropout", make<T, DropoutLayer>},
       {"ELU", make<T, ELULayer>},
       {"Eltwise", make<T, EltwiseLayer>},
