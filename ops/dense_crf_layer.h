@@ -26,6 +26,7 @@ namespace crema {
 /// ((x, y) / theta_alpha, rgb / theta_beta) (self weight included), n = 1 / (K 1 + 1e-20).
 /// K is the permutohedral-lattice filter (one spatial lattice per image size, one bilateral
 /// lattice per image and forward), or with exact_filter the dense Gaussian (tiny images only).
+/// num_iterations >= 1 (CRF-as-RNN's layer demands > 1; one iteration is allowed here).
 /// Backward runs the iterations in reverse with the stored Q, S, B, M; the parameters
 /// accumulate over iterations; the lattice is constant (no gradient reaches the image).
 template <class T>
