@@ -1,7 +1,6 @@
 #include "ops/dense_crf_layer.h"
 
 #include <algorithm>
-#include <cstring>
 #include <limits>
 
 #include "core/blas.h"

@@ -4,6 +4,7 @@
 // that the net computes the recurrences as written, against a direct naive computation.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
