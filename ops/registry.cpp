@@ -21,6 +21,7 @@
 #include "ops/data_layer.h"
 #include "ops/deconv_layer.h"
 #include "ops/deform_conv_layer.h"
+#include "ops/dense_crf_layer.h"
 #include "ops/dropout_layer.h"
 #include "ops/eltwise_layer.h"
 #include "ops/elu_layer.h"
@@ -95,6 +96,7 @@ const std::map<std::string, Factory<T>>& table() {
       {"Data", make<T, DataLayer>},
       {"Deconvolution", make<T, DeconvolutionLayer>},
       {"DeformableConvolution", make<T, DeformableConvolutionLayer>},
+      {"DenseCRF", make<T, DenseCRFLayer>},
       {"Dropout", make<T, DropoutLayer>},
       {"ELU", make<T, ELULayer>},
       {"Eltwise", make<T, EltwiseLayer>},
