@@ -34,11 +34,8 @@ void GatedMessagePassingLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& 
   k_ = static_cast<int>(bottom.size());
   CREMA_LAYER_CHECK(p.num_regions() == 0 || p.num_regions() == bottom.size(),
                     "gated_message_passing_param.num_regions is ", p.num_regions(),
-                    " but the "
-                    "layer has ",
-                    bottom.size(),
-                    " bottoms (one per region); give one bottom per "
-                    "region or drop num_regions");
+                    " but the layer has ", bottom.size(),
+                    " bottoms; give one bottom per region or drop num_regions");
   CREMA_LAYER_CHECK(p.kernel_size() >= 1 && p.kernel_size() % 2 == 1,
                     "gated_message_passing_param.kernel_size must be odd and >= 1 (the convs keep "
                     "H x W with pad (k - 1) / 2), got ",

@@ -377,6 +377,28 @@ TEST(GatedMessagePassing, ReplacedBlobsAreUsed) {
     ASSERT_EQ(b.y[0].cpu_data()[e], b.x[0].cpu_data()[e]) << e;
 }
 
+// lr_mult 0 on one conv (the net clears param_propagate_down) leaves its diffs untouched.
+TEST(GatedMessagePassing, FrozenParamsGetNoGradient) {
+  const Case c{3, 1, 2, 3, 3, 0, 3, 0.5};
+  Context ctx = Context::cpu(1);
+  Blobs<double> b(c, 8);
+  auto layer = test::make_layer<double>(gmp_text(c), ctx, b.bottom, b.top);
+  const int frozen = dynamic_cast<GatedMessagePassingLayer<double>&>(*layer).sgate(1);
+  layer->set_param_propagate_down(frozen, false);
+  layer->set_param_propagate_down(frozen + 1, false);
+  layer->forward(ctx, b.bottom, b.top);
+  for (auto& y : b.y) y.set_diff(1.0);
+  for (auto& p : layer->blobs()) p->set_diff(0.0);
+  layer->backward(ctx, b.top, std::vector<bool>(c.k, true), b.bottom);
+  for (size_t i = 0; i < layer->blobs().size(); ++i) {
+    const double a = layer->blobs()[i]->asum_diff();
+    if (static_cast<int>(i) == frozen || static_cast<int>(i) == frozen + 1)
+      EXPECT_EQ(a, 0.0) << i;
+    else
+      EXPECT_GT(a, 0.0) << i;
+  }
+}
+
 TEST(GatedMessagePassing, Errors) {
   Context ctx = Context::cpu(1);
   const Case c{3, 1, 2, 4, 4, 0, 3, 0.1};
