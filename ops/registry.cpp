@@ -29,6 +29,7 @@
 #include "ops/euclidean_loss_layer.h"
 #include "ops/exp_layer.h"
 #include "ops/flatten_layer.h"
+#include "ops/gated_message_passing_layer.h"
 #include "ops/hinge_loss_layer.h"
 #include "ops/infogain_loss_layer.h"
 #include "ops/inner_product_layer.h"
@@ -104,6 +105,7 @@ const std::map<std::string, Factory<T>>& table() {
       {"EuclideanLoss", make<T, EuclideanLossLayer>},
       {"Exp", make<T, ExpLayer>},
       {"Flatten", make<T, FlattenLayer>},
+      {"GatedMessagePassing", make<T, GatedMessagePassingLayer>},
       {"HingeLoss", make<T, HingeLossLayer>},
       {"InfogainLoss", make<T, InfogainLossLayer>},
       {"InnerProduct", make<T, InnerProductLayer>},
