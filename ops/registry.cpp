@@ -19,6 +19,7 @@
 #include "ops/crop_layer.h"
 #include "ops/data_layer.h"
 #include "ops/deconv_layer.h"
+#include "ops/deform_psroi_pooling_layer.h"
 #include "ops/dropout_layer.h"
 #include "ops/eltwise_layer.h"
 #include "ops/elu_layer.h"
@@ -86,6 +87,8 @@ const std::map<std::string, Factory<T>>& table() {
       {"Crop", make<T, CropLayer>},
       {"Data", make<T, DataLayer>},
       {"Deconvolution", make<T, DeconvolutionLayer>},
+      {"DeformRoIPooling", make<T, DeformRoIPoolingLayer>},
+      {"DeformablePSROIPooling", make<T, DeformablePSROIPoolingLayer>},
       {"Dropout", make<T, DropoutLayer>},
       {"ELU", make<T, ELULayer>},
       {"Eltwise", make<T, EltwiseLayer>},
