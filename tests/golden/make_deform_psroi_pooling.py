@@ -15,6 +15,8 @@ cross-checks:
     with the end corner + 1, moved left/up by half a sample step, and every sample lies inside
     the map. Case ps_vs_torchvision is built that way; its golden output is ps_roi_align's.
 
+trans_std and gamma are rounded to float32 first, as the layer reads them from float proto fields.
+
 Cases (seed 0 for all, float64):
   ps_trans     N=2 C=18 H=7 W=8, output_dim=2 group=3 pooled=3 part=3 sample_per_part=2,
                spatial_scale=0.5 trans_std=0.1, 1 class of offsets (R=4)
