@@ -47,8 +47,12 @@ void fill_rois(Tensor<T>& rois, int64_t batch, double img_h, double img_w, uint6
   }
 }
 
-/// The proto stores scales as float: references use the same rounded values.
-double f32(double v) { return static_cast<float>(v); }
+/// The proto stores scales as float: references use the same rounded values. The volatile
+/// keeps the round trip through float (GCC 12 -O3 dropped a plain cast here).
+double f32(double v) {
+  volatile float rounded = static_cast<float>(v);
+  return rounded;
+}
 
 template <class T>
 std::vector<double> as_double(const Tensor<T>& t) {
