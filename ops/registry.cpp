@@ -21,6 +21,7 @@
 #include "ops/data_layer.h"
 #include "ops/deconv_layer.h"
 #include "ops/deform_conv_layer.h"
+#include "ops/deform_psroi_pooling_layer.h"
 #include "ops/dense_crf_layer.h"
 #include "ops/dropout_layer.h"
 #include "ops/eltwise_layer.h"
@@ -96,7 +97,9 @@ const std::map<std::string, Factory<T>>& table() {
       {"Crop", make<T, CropLayer>},
       {"Data", make<T, DataLayer>},
       {"Deconvolution", make<T, DeconvolutionLayer>},
+      {"DeformRoIPooling", make<T, DeformRoIPoolingLayer>},
       {"DeformableConvolution", make<T, DeformableConvolutionLayer>},
+      {"DeformablePSROIPooling", make<T, DeformablePSROIPoolingLayer>},
       {"DenseCRF", make<T, DenseCRFLayer>},
       {"Dropout", make<T, DropoutLayer>},
       {"ELU", make<T, ELULayer>},
