@@ -19,6 +19,7 @@
 #include "ops/crop_layer.h"
 #include "ops/data_layer.h"
 #include "ops/deconv_layer.h"
+#include "ops/def_pooling_layer.h"
 #include "ops/dropout_layer.h"
 #include "ops/eltwise_layer.h"
 #include "ops/elu_layer.h"
@@ -32,6 +33,7 @@
 #include "ops/input_layer.h"
 #include "ops/interp_layer.h"
 #include "ops/l1_loss_layer.h"
+#include "ops/locally_connected_layer.h"
 #include "ops/log_layer.h"
 #include "ops/lrn_layer.h"
 #include "ops/lstm_layer.h"
@@ -86,6 +88,7 @@ const std::map<std::string, Factory<T>>& table() {
       {"Crop", make<T, CropLayer>},
       {"Data", make<T, DataLayer>},
       {"Deconvolution", make<T, DeconvolutionLayer>},
+      {"DefPooling", make<T, DefPoolingLayer>},
       {"Dropout", make<T, DropoutLayer>},
       {"ELU", make<T, ELULayer>},
       {"Eltwise", make<T, EltwiseLayer>},
@@ -101,6 +104,7 @@ const std::map<std::string, Factory<T>>& table() {
       {"L1Loss", make<T, L1LossLayer>},
       {"LRN", make<T, LRNLayer>},
       {"LSTM", make<T, LstmLayer>},
+      {"LocallyConnected", make<T, LocallyConnectedLayer>},
       {"Log", make<T, LogLayer>},
       {"MVN", make<T, MVNLayer>},
       {"MultinomialLogisticLoss", make<T, MultinomialLogisticLossLayer>},
