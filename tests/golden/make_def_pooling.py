@@ -62,7 +62,8 @@ def main():
         arrays = {"x": x, "a": a, "dy": dy, "y": y, "argmax": idx.to(torch.float64),
                   "dx": x.grad, "da": a.grad}
         for name, t in arrays.items():
-            np.save(os.path.join(out, "case%d_%s.npy" % (i, name)), t.detach().numpy())
+            np.save(os.path.join(out, "case%d_%s.npy" % (i, name)),
+                    np.ascontiguousarray(t.detach().numpy()))
         print("case", i, "y", tuple(y.shape), "empty windows", int((idx < 0).sum()))
 
 

@@ -49,7 +49,8 @@ def main():
         if bias:
             arrays.update({"b": b, "db": b.grad})
         for name, t in arrays.items():
-            np.save(os.path.join(out, "case%d_%s.npy" % (i, name)), t.detach().numpy())
+            np.save(os.path.join(out, "case%d_%s.npy" % (i, name)),
+                    np.ascontiguousarray(t.detach().numpy()))
         print("case", i, "y", tuple(y.shape))
 
 
