@@ -269,6 +269,27 @@ TEST(DefPooling, OutsidePositionsAreSkippedNotZero) {
   }
 }
 
+// Ties go to the first candidate in scan order (dy, then dx, ascending). On a constant map
+// with a = 0 every candidate ties; with only a dx^2 cost the candidates of column dx = 0 tie.
+TEST(DefPooling, TiesGoToFirstCandidateInScanOrder) {
+  Context ctx = Context::cpu(1);
+  Tensor<double> x({1, 1, 4, 4}), y, idx;
+  x.set_data(0.5);
+  TensorVec<double> bottom{&x}, top{&y, &idx};
+  auto layer = make_layer<double>(def_text("radius: 1"), ctx, bottom, top);
+  double* a = layer->blobs()[0]->mutable_cpu_data();
+  std::fill(a, a + 4, 0.0);
+  layer->forward(ctx, bottom, top);
+  EXPECT_EQ(idx.cpu_data()[0], 4.0);  // (0, 0): row and column -1 are outside; (0, 0) first
+  EXPECT_EQ(idx.cpu_data()[5], 0.0);  // (1, 1): (dy, dx) = (-1, -1)
+  EXPECT_EQ(idx.cpu_data()[3], 3.0);  // (0, 3): (0, -1)
+  a[2] = 0.25;
+  layer->forward(ctx, bottom, top);
+  EXPECT_EQ(idx.cpu_data()[5], 1.0);  // (-1, 0)
+  EXPECT_EQ(idx.cpu_data()[0], 4.0);  // (0, 0)
+  EXPECT_EQ(y.cpu_data()[5], 0.5);
+}
+
 // A window with no input position outputs 0 with argmax -1 and passes no gradient anywhere.
 TEST(DefPooling, EmptyWindowOutputsZeroAndNoGradient) {
   Context ctx = Context::cpu(1);
