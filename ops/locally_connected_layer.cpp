@@ -14,6 +14,10 @@ namespace crema {
 // gradients are plain GATHER bodies instead: every work item owns one output, input, weight or
 // bias slot and sums in a fixed order, so results are bitwise independent of the thread count
 // and the same bodies run on the GPU without atomics.
+// The weights are position-major, (H_out * W_out, num_output, C * k^2), rather than MODELS.md's
+// C_out x C_in x k x k x H_out x W_out: each position's bank is then one contiguous
+// num_output x C k^2 matrix (a Convolution filter blob), read contiguously by the forward body
+// and ready for a per-position GEMM should a batched path ever pay off.
 
 template <class T>
 void LocallyConnectedLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom,
