@@ -20,6 +20,7 @@
 #include "ops/crop_layer.h"
 #include "ops/data_layer.h"
 #include "ops/deconv_layer.h"
+#include "ops/def_pooling_layer.h"
 #include "ops/deform_conv_layer.h"
 #include "ops/deform_psroi_pooling_layer.h"
 #include "ops/dense_crf_layer.h"
@@ -37,6 +38,7 @@
 #include "ops/input_layer.h"
 #include "ops/interp_layer.h"
 #include "ops/l1_loss_layer.h"
+#include "ops/locally_connected_layer.h"
 #include "ops/log_layer.h"
 #include "ops/lrn_layer.h"
 #include "ops/lstm_layer.h"
@@ -97,6 +99,7 @@ const std::map<std::string, Factory<T>>& table() {
       {"Crop", make<T, CropLayer>},
       {"Data", make<T, DataLayer>},
       {"Deconvolution", make<T, DeconvolutionLayer>},
+      {"DefPooling", make<T, DefPoolingLayer>},
       {"DeformRoIPooling", make<T, DeformRoIPoolingLayer>},
       {"DeformableConvolution", make<T, DeformableConvolutionLayer>},
       {"DeformablePSROIPooling", make<T, DeformablePSROIPoolingLayer>},
@@ -117,6 +120,7 @@ const std::map<std::string, Factory<T>>& table() {
       {"L1Loss", make<T, L1LossLayer>},
       {"LRN", make<T, LRNLayer>},
       {"LSTM", make<T, LstmLayer>},
+      {"LocallyConnected", make<T, LocallyConnectedLayer>},
       {"Log", make<T, LogLayer>},
       {"MVN", make<T, MVNLayer>},
       {"MultinomialLogisticLoss", make<T, MultinomialLogisticLossLayer>},
