@@ -1,6 +1,6 @@
 // BackwardWarp forward / forward+backward on the CPU (2 threads): an 8 x 64 x 128 x 128 image
 // warped by a random flow within +-3 px, ZEROS padding, align_corners false. Compare with
-// torch.nn.functional.grid_sample on 2 threads: benchmarks/torch_backward_warp.py.
+// torch.nn.functional.grid_sample on 2 threads: benchmarks/compare_torch.py.
 #include "benchmarks/bench_util.h"
 
 namespace crema::bench {

@@ -1,6 +1,6 @@
 // ROIAlign forward / forward+backward on the CPU (HTC's RoI head shape): features 2x256x50x50,
 // 512 RoIs inside an 800x800 image at spatial_scale 1/16, 7x7 bins, sampling_ratio 2, aligned.
-// benchmarks/bench_roi_align_torch.py times torchvision.ops.roi_align on the same RoIs.
+// benchmarks/compare_torch.py times torchvision.ops.roi_align on the same RoIs.
 #include <cstdint>
 
 #include "benchmarks/bench_util.h"

@@ -58,14 +58,33 @@ def deform_conv_case(modulated, backward):
     return run
 
 
+MASK64 = (1 << 64) - 1
+
+
+def splitmix_rois(count=512, seed=2024):
+    """The RoIs of benchmarks/bench_roi_align.cpp: the same splitmix64 stream, same boxes."""
+    state = seed
+
+    def uniform01():
+        nonlocal state
+        state = (state + 0x9E3779B97F4A7C15) & MASK64
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+        z ^= z >> 31
+        return (z >> 11) * 2.0 ** -53
+
+    rows = []
+    for i in range(count):
+        x1, y1 = uniform01() * 700, uniform01() * 700
+        w, h = 16 + uniform01() * 384, 16 + uniform01() * 384
+        rows.append([i % 2, x1, y1, min(x1 + w, 799), min(y1 + h, 799)])
+    return torch.tensor(rows, dtype=torch.float32)
+
+
 def roi_align_case(backward):
     feat = torch.rand(2, 256, 50, 50) * 2 - 1
-    g = torch.Generator().manual_seed(1)
-    xy = torch.rand(512, 2, generator=g) * 700
-    wh = torch.rand(512, 2, generator=g) * 300 + 16
-    boxes = torch.cat([xy, (xy + wh).clamp(max=799)], dim=1)
-    idx = torch.randint(0, 2, (512, 1), generator=g).float()
-    rois = torch.cat([idx, boxes], dim=1)
+    rois = splitmix_rois()
     feat.requires_grad_(backward)
 
     def run():
@@ -120,7 +139,9 @@ def time_torch(run, min_time=0.5):
 
 
 def time_crema(name):
-    cmd = [ARGS.bench, f"--benchmark_filter=^{name}$", "--benchmark_format=json",
+    # Google Benchmark appends the thread argument and /real_time to the registered name.
+    cmd = [ARGS.bench, f"--benchmark_filter=^{name}(/[0-9]+)?(/real_time)?$",
+           "--benchmark_format=json",
            "--benchmark_min_time=0.5"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     runs = [b for b in json.loads(out)["benchmarks"] if b.get("run_type", "iteration") == "iteration"]
