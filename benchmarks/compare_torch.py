@@ -139,8 +139,8 @@ def time_torch(run, min_time=0.5):
 
 
 def time_crema(name):
-    # Google Benchmark appends the thread argument and /real_time to the registered name.
-    cmd = [ARGS.bench, f"--benchmark_filter=^{name}(/[0-9]+)?(/real_time)?$",
+    # Google Benchmark appends arguments and options (/2, /real_time, ...) to the name.
+    cmd = [ARGS.bench, f"--benchmark_filter=^{name}(/[a-z0-9_]+)*$",
            "--benchmark_format=json",
            "--benchmark_min_time=0.5"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
