@@ -10,7 +10,7 @@
 
 namespace crema {
 
-bool cuda_built() { return CREMA_WITH_CUDA + 0 != 0; }
+bool cuda_built() { return CREMA_WITH_CUDA != 0; }
 
 std::vector<int> cuda_built_architectures() {
   std::vector<int> archs;

@@ -83,6 +83,8 @@ TEST(DeviceAllocator, BlocksAreReusedOnlyOnTheirStream) {
   void* r = a.allocate(5000, stream(1));
   EXPECT_EQ(p, r);
   EXPECT_EQ(a.stats().backend_allocs, 2u);
+  a.free(q);
+  a.free(r);
 }
 
 TEST(DeviceAllocator, OutOfMemoryReleasesCacheThenReports) {
