@@ -12,6 +12,7 @@
 
 #include "core/io.h"
 #include "core/layer.h"
+#include "tests/test_util.h"
 
 namespace crema::test {
 
@@ -64,6 +65,27 @@ std::pair<std::vector<T>, std::vector<T>> forward_backward(Layer<T>& layer, Cont
 template <class T>
 std::vector<T> as(const std::vector<double>& v) {
   return std::vector<T>(v.begin(), v.end());
+}
+
+/// Runs the RoI layer of `text` (3 x 3 bins) with 1 and 2 threads on a 2 x 8 x 16 x 16 map and
+/// the RoIs `rows`; outputs and input gradients must be bitwise equal (GATHER bodies).
+inline void expect_same_with_one_and_two_threads(const std::string& text,
+                                                 const std::vector<std::array<double, 5>>& rows) {
+  Tensor<float> x({2, 8, 16, 16}), dy({static_cast<int64_t>(rows.size()), 8, 3, 3});
+  fill_uniform(x, -1, 1, 9);
+  fill_uniform(dy, -1, 1, 10);
+  Tensor<float> rois = make_rois<float>(rows);
+  std::vector<std::vector<float>> outs, dxs;
+  for (int threads : {1, 2}) {
+    Context ctx = Context::cpu(threads);
+    Tensor<float> y;
+    auto layer = make_layer<float>(text, ctx, {&x, &rois}, {&y});
+    auto [out, dx] = forward_backward(*layer, ctx, x, rois, y, dy);
+    outs.push_back(out);
+    dxs.push_back(dx);
+  }
+  EXPECT_EQ(outs[0], outs[1]);
+  EXPECT_EQ(dxs[0], dxs[1]);
 }
 
 }  // namespace crema::test

@@ -9,6 +9,7 @@
 #include "core/io.h"
 #include "cuda_kernels/backward_warp.h"
 #include "tests/cuda_test_util.h"
+#include "tests/flow_test_util.h"
 #include "tests/reference/backward_warp_ref.h"
 #include "tests/test_util.h"
 
@@ -21,50 +22,6 @@ std::string warp_text(bool border, bool align = false) {
 }
 
 template <class T>
-std::vector<T> random_vector(int64_t n, uint64_t seed) {
-  Tensor<T> t({n});
-  test::fill_uniform(t, -1, 1, seed);
-  return std::vector<T>(t.cpu_data(), t.cpu_data() + n);
-}
-
-// Flow in [-amp, amp) whose sample positions p + flow stay >= 0.05 px from any integer (away
-// from the kinks of the bilinear weights and of BORDER's clamp).
-template <class T>
-void fill_flow_away_from_integers(Tensor<T>& flow, double amp, uint64_t seed) {
-  std::mt19937_64 gen(seed);
-  std::uniform_real_distribution<double> u(-amp, amp);
-  const int64_t h = flow.shape(2), w = flow.shape(3);
-  T* f = flow.mutable_cpu_data();
-  for (int64_t i = 0; i < flow.count(); ++i) {
-    const int64_t axis = (i / (h * w)) % 2;
-    const double base = axis == 0 ? double(i % w) : double((i / w) % h);
-    double v, frac;
-    do {
-      v = u(gen);
-      frac = (base + v) - std::floor(base + v);
-    } while (frac < 0.05 || frac > 0.95);
-    f[i] = static_cast<T>(v);
-  }
-}
-
-struct Outputs {
-  std::vector<double> y, dx, dflow;
-};
-
-template <class T>
-Outputs run(Layer<T>& layer, Context& ctx, Tensor<T>& x, Tensor<T>& flow, Tensor<T>& y,
-            const std::vector<T>& dy) {
-  layer.forward(ctx, {&x, &flow}, {&y});
-  std::copy(dy.begin(), dy.end(), y.mutable_cpu_diff());
-  x.set_diff(T(7));
-  flow.set_diff(T(7));
-  layer.backward(ctx, {&y}, {true, true}, {&x, &flow});
-  return {std::vector<double>(y.cpu_data(), y.cpu_data() + y.count()),
-          std::vector<double>(x.cpu_diff(), x.cpu_diff() + x.count()),
-          std::vector<double>(flow.cpu_diff(), flow.cpu_diff() + flow.count())};
-}
-
-template <class T>
 void check_against_reference(bool border, int64_t n, int64_t c, int64_t h, int64_t w, double amp,
                              double tol) {
   Context ctx = Context::cpu(1);
@@ -73,12 +30,12 @@ void check_against_reference(bool border, int64_t n, int64_t c, int64_t h, int64
   test::fill_uniform(flow, -amp, amp, 32);  // reaches well outside the image
   auto layer = test::make_layer<T>(warp_text(border), ctx, {&x, &flow}, {&y});
   ASSERT_EQ(y.shape(), x.shape());
-  const std::vector<T> dy = random_vector<T>(y.count(), 33);
-  const Outputs got = run(*layer, ctx, x, flow, y, dy);
+  const std::vector<T> dy = test::random_vector<T>(y.count(), 33);
+  const test::FlowOutputs got = test::run_with_flow(*layer, ctx, x, flow, y, dy);
   const auto want =
       ref::backward_warp(x.cpu_data(), flow.cpu_data(), dy.data(), n, c, h, w, border);
   test::expect_near(got.y.data(), want.y.data(), y.count(), tol, "y");
-  test::expect_near(got.dx.data(), want.dx.data(), x.count(), tol, "dx");
+  test::expect_near(got.dimage.data(), want.dx.data(), x.count(), tol, "dx");
   test::expect_near(got.dflow.data(), want.dflow.data(), flow.count(), tol, "dflow");
 }
 
@@ -131,10 +88,10 @@ TEST(BackwardWarp, MatchesGridSampleGolden) {
       std::copy(gx.data.begin(), gx.data.end(), x.mutable_cpu_data());
       std::copy(gflow.data.begin(), gflow.data.end(), flow.mutable_cpu_data());
       auto layer = test::make_layer<double>(warp_text(border, align), ctx, {&x, &flow}, {&y});
-      const Outputs got = run(*layer, ctx, x, flow, y, gdy.data);
+      const test::FlowOutputs got = test::run_with_flow(*layer, ctx, x, flow, y, gdy.data);
       // grid_sample goes through the normalised grid and back: rounding differences only.
       test::expect_near(got.y.data(), gy.data.data(), y.count(), 1e-12, "y");
-      test::expect_near(got.dx.data(), gdx.data.data(), x.count(), 1e-12, "dx");
+      test::expect_near(got.dimage.data(), gdx.data.data(), x.count(), 1e-12, "dx");
       test::expect_near(got.dflow.data(), gdflow.data.data(), flow.count(), 1e-10, "dflow");
     }
   }
@@ -146,7 +103,7 @@ TEST(BackwardWarp, GradientDouble) {
     Context ctx = Context::cpu(1);
     Tensor<double> x({2, 2, 4, 5}), flow({2, 2, 4, 5}), y;
     test::fill_uniform(x, -1, 1, 51);
-    fill_flow_away_from_integers(flow, 2.5, 52);
+    test::fill_flow_away_from_integers(flow, 1, 2.5, 52);
     auto layer = test::make_layer<double>(warp_text(border), ctx, {&x, &flow}, {&y});
     test::check_gradient<double>(*layer, ctx, {&x, &flow}, {&y});
   }
@@ -159,15 +116,16 @@ TEST(BackwardWarp, ThreadCountDoesNotChangeResults) {
     Tensor<float> x({4, 3, 64, 6}), flow({4, 2, 64, 6});
     test::fill_uniform(x, -1, 1, 61);
     test::fill_uniform(flow, -3, 3, 62);
-    std::vector<Outputs> runs;
+    std::vector<test::FlowOutputs> runs;
     for (int threads : {1, 2}) {
       Context ctx = Context::cpu(threads);
       Tensor<float> y;
       auto layer = test::make_layer<float>(warp_text(border), ctx, {&x, &flow}, {&y});
-      runs.push_back(run(*layer, ctx, x, flow, y, random_vector<float>(y.count(), 63)));
+      runs.push_back(
+          test::run_with_flow(*layer, ctx, x, flow, y, test::random_vector<float>(y.count(), 63)));
     }
     EXPECT_EQ(runs[0].y, runs[1].y);
-    EXPECT_EQ(runs[0].dx, runs[1].dx);
+    EXPECT_EQ(runs[0].dimage, runs[1].dimage);
     EXPECT_EQ(runs[0].dflow, runs[1].dflow);
   }
 }
@@ -191,7 +149,8 @@ TEST(BackwardWarp, NonFiniteAndHugeFlowsStayInBounds) {
     // Pixel 2k gets bad[k] on axis k % 2.
     for (int k = 0; k < 6; ++k) flow.mutable_cpu_data()[(k % 2) * 12 + 2 * k] = bad[k];
     auto layer = test::make_layer<float>(warp_text(border), ctx, {&x, &flow}, {&y});
-    const Outputs got = run(*layer, ctx, x, flow, y, random_vector<float>(y.count(), 73));
+    const test::FlowOutputs got =
+        test::run_with_flow(*layer, ctx, x, flow, y, test::random_vector<float>(y.count(), 73));
     for (int k = 0; k < 6; ++k) {
       SCOPED_TRACE(k);
       const int64_t p = 2 * k, axis = k % 2;
@@ -204,12 +163,12 @@ TEST(BackwardWarp, NonFiniteAndHugeFlowsStayInBounds) {
       EXPECT_EQ(got.dflow[p], 0.0);
       EXPECT_EQ(got.dflow[12 + p], 0.0);
     }
-    for (double v : got.dx) EXPECT_TRUE(std::isfinite(v));
+    for (double v : got.dimage) EXPECT_TRUE(std::isfinite(v));
     // The well-behaved pixels still match the reference.
     const auto want =
         ref::backward_warp(x.cpu_data(), flow.cpu_data(), y.cpu_diff(), 1, 2, 3, 4, border);
     test::expect_near(got.y.data(), want.y.data(), y.count(), 1e-5, "y");
-    test::expect_near(got.dx.data(), want.dx.data(), x.count(), 1e-5, "dx");
+    test::expect_near(got.dimage.data(), want.dx.data(), x.count(), 1e-5, "dx");
   }
 }
 
@@ -238,8 +197,8 @@ TEST(GpuBackwardWarp, LaunchersMatchCpu) {
     test::fill_uniform(x, -1, 1, 81);
     test::fill_uniform(flow, -3, 3, 82);
     auto layer = test::make_layer<float>(warp_text(border), ctx, {&x, &flow}, {&y});
-    const std::vector<float> hdy = random_vector<float>(y.count(), 83);
-    const Outputs want = run(*layer, ctx, x, flow, y, hdy);
+    const std::vector<float> hdy = test::random_vector<float>(y.count(), 83);
+    const test::FlowOutputs want = test::run_with_flow(*layer, ctx, x, flow, y, hdy);
     const std::vector<float> hx(x.cpu_data(), x.cpu_data() + x.count());
     const std::vector<float> hflow(flow.cpu_data(), flow.cpu_data() + flow.count());
     testing::DeviceBuffer<float> dx_in(hx), dflow_in(hflow), ddy(hdy), out(hx.size()),
@@ -258,7 +217,7 @@ TEST(GpuBackwardWarp, LaunchersMatchCpu) {
     const std::vector<double> y64(gy.begin(), gy.end()), dx64(gdx.begin(), gdx.end()),
         dflow64(gdflow.begin(), gdflow.end());
     test::expect_near(y64.data(), want.y.data(), y64.size(), 1e-5, "gpu y");
-    test::expect_near(dx64.data(), want.dx.data(), dx64.size(), 1e-5, "gpu dx");
+    test::expect_near(dx64.data(), want.dimage.data(), dx64.size(), 1e-5, "gpu dx");
     test::expect_near(dflow64.data(), want.dflow.data(), dflow64.size(), 1e-5, "gpu dflow");
   }
 #endif

@@ -30,20 +30,13 @@ std::pair<std::vector<T>, std::vector<T>> run(Layer<T>& layer, Context& ctx, Ten
 }
 
 template <class T>
-std::vector<T> random_vector(int64_t n, uint64_t seed) {
-  Tensor<T> t({n});
-  test::fill_uniform(t, -1, 1, seed);
-  return std::vector<T>(t.cpu_data(), t.cpu_data() + n);
-}
-
-template <class T>
 void check_against_reference(int r, bool zero, int64_t n, int64_t c, int64_t h, int64_t w) {
   Context ctx = Context::cpu(1);
   Tensor<T> x({n, zero ? c : c * r * r, h, w}), y;
   test::fill_uniform(x, -1, 1, 3 + r);
   auto layer = test::make_layer<T>(shuffle_text(r, zero), ctx, {&x}, {&y});
   ASSERT_EQ(y.shape(), (std::vector<int64_t>{n, c, h * r, w * r}));
-  const std::vector<T> dy = random_vector<T>(y.count(), 5 + r);
+  const std::vector<T> dy = test::random_vector<T>(y.count(), 5 + r);
   const auto [got_y, got_dx] = run(*layer, ctx, x, y, dy);
   const auto want = ref::pixel_shuffle(x.cpu_data(), dy.data(), n, c, h, w, r, zero);
   // A permutation: exact.
@@ -105,7 +98,7 @@ TEST(PixelShuffle, ThreadCountDoesNotChangeResults) {
       Context ctx = Context::cpu(threads);
       Tensor<float> y;
       auto layer = test::make_layer<float>(shuffle_text(3, zero), ctx, {&x}, {&y});
-      runs.push_back(run(*layer, ctx, x, y, random_vector<float>(y.count(), 12)));
+      runs.push_back(run(*layer, ctx, x, y, test::random_vector<float>(y.count(), 12)));
     }
     EXPECT_EQ(runs[0].first, runs[1].first);
     EXPECT_EQ(runs[0].second, runs[1].second);
@@ -135,7 +128,7 @@ TEST(GpuPixelShuffle, LaunchersMatchCpu) {
     Tensor<float> x({2, zero ? 3 : 12, 5, 4}), y;
     test::fill_uniform(x, -1, 1, 21);
     auto layer = test::make_layer<float>(shuffle_text(2, zero), ctx, {&x}, {&y});
-    const std::vector<float> hdy = random_vector<float>(y.count(), 22);
+    const std::vector<float> hdy = test::random_vector<float>(y.count(), 22);
     const auto [want_y, want_dx] = run(*layer, ctx, x, y, hdy);
     const std::vector<float> hx(x.cpu_data(), x.cpu_data() + x.count());
     testing::DeviceBuffer<float> dx_in(hx), dy(hdy), out(want_y.size()), dx(hx.size());

@@ -93,25 +93,12 @@ TEST(ROIAlign, GradientDouble) {
 
 // Backward is a GATHER over feature rows, so thread count cannot change a single bit.
 TEST(ROIAlign, ThreadCountDoesNotChangeResults) {
-  Tensor<float> x({2, 8, 16, 16}), dy({24, 8, 3, 3});
-  test::fill_uniform(x, -1, 1, 9);
-  test::fill_uniform(dy, -1, 1, 10);
   std::vector<std::array<double, 5>> rows;
   for (int r = 0; r < 24; ++r)
     rows.push_back({double(r % 2), 0.7 * r, 1.3 * (r % 5), 8.2 + r, 20.5});
-  Tensor<float> rois = test::make_rois<float>(rows);
   for (const auto& p : {params(3, 3, 0.5, 0, true), params(3, 3, 0.5, 2, false)}) {
-    std::vector<std::vector<float>> outs, dxs;
-    for (int threads : {1, 2}) {
-      Context ctx = Context::cpu(threads);
-      Tensor<float> y;
-      auto layer = test::make_layer<float>(align_text(p), ctx, {&x, &rois}, {&y});
-      auto [out, dx] = test::forward_backward(*layer, ctx, x, rois, y, dy);
-      outs.push_back(out);
-      dxs.push_back(dx);
-    }
-    EXPECT_EQ(outs[0], outs[1]);
-    EXPECT_EQ(dxs[0], dxs[1]);
+    SCOPED_TRACE(align_text(p));
+    test::expect_same_with_one_and_two_threads(align_text(p), rows);
   }
 }
 

@@ -10,6 +10,7 @@
 #include "core/io.h"
 #include "cuda_kernels/spmc.h"
 #include "tests/cuda_test_util.h"
+#include "tests/flow_test_util.h"
 #include "tests/reference/spmc_ref.h"
 #include "tests/test_util.h"
 
@@ -21,51 +22,6 @@ std::string spmc_text(int scale) {
 }
 
 template <class T>
-std::vector<T> random_vector(int64_t n, uint64_t seed) {
-  Tensor<T> t({n});
-  test::fill_uniform(t, -1, 1, seed);
-  return std::vector<T>(t.cpu_data(), t.cpu_data() + n);
-}
-
-// Flow in [-amp, amp) whose HR positions scale (p + flow) stay >= 0.05 HR px from any integer
-// (the kinks of the splatting weights).
-template <class T>
-void fill_flow_away_from_integers(Tensor<T>& flow, int scale, double amp, uint64_t seed) {
-  std::mt19937_64 gen(seed);
-  std::uniform_real_distribution<double> u(-amp, amp);
-  const int64_t h = flow.shape(2), w = flow.shape(3);
-  T* f = flow.mutable_cpu_data();
-  for (int64_t i = 0; i < flow.count(); ++i) {
-    const int64_t axis = (i / (h * w)) % 2;
-    const double base = axis == 0 ? double(i % w) : double((i / w) % h);
-    double v, frac;
-    do {
-      v = u(gen);
-      const double s = scale * (base + v);
-      frac = s - std::floor(s);
-    } while (frac < 0.05 || frac > 0.95);
-    f[i] = static_cast<T>(v);
-  }
-}
-
-struct Outputs {
-  std::vector<double> y, dimage, dflow;
-};
-
-template <class T>
-Outputs run(Layer<T>& layer, Context& ctx, Tensor<T>& image, Tensor<T>& flow, Tensor<T>& y,
-            const std::vector<T>& dy) {
-  layer.forward(ctx, {&image, &flow}, {&y});
-  std::copy(dy.begin(), dy.end(), y.mutable_cpu_diff());
-  image.set_diff(T(7));
-  flow.set_diff(T(7));
-  layer.backward(ctx, {&y}, {true, true}, {&image, &flow});
-  return {std::vector<double>(y.cpu_data(), y.cpu_data() + y.count()),
-          std::vector<double>(image.cpu_diff(), image.cpu_diff() + image.count()),
-          std::vector<double>(flow.cpu_diff(), flow.cpu_diff() + flow.count())};
-}
-
-template <class T>
 void check_against_reference(int scale, int64_t n, int64_t c, int64_t h, int64_t w, double amp,
                              double tol) {
   Context ctx = Context::cpu(1);
@@ -74,8 +30,8 @@ void check_against_reference(int scale, int64_t n, int64_t c, int64_t h, int64_t
   test::fill_uniform(flow, -amp, amp, 32 + scale);  // some targets land outside
   auto layer = test::make_layer<T>(spmc_text(scale), ctx, {&image, &flow}, {&y});
   ASSERT_EQ(y.shape(), (std::vector<int64_t>{n, c, scale * h, scale * w}));
-  const std::vector<T> dy = random_vector<T>(y.count(), 33);
-  const Outputs got = run(*layer, ctx, image, flow, y, dy);
+  const std::vector<T> dy = test::random_vector<T>(y.count(), 33);
+  const test::FlowOutputs got = test::run_with_flow(*layer, ctx, image, flow, y, dy);
   const auto want =
       ref::spmc(image.cpu_data(), flow.cpu_data(), dy.data(), n, c, h, w, int64_t(scale));
   test::expect_near(got.y.data(), want.y.data(), y.count(), tol, "y");
@@ -107,8 +63,8 @@ TEST(SPMC, ZeroFlowEqualsZeroUpsampling) {
         "type: 'PixelShuffle' pixel_shuffle_param { zero_upsample: true upscale_factor: " +
             std::to_string(scale) + " }",
         ctx, {&image}, {&z});
-    const std::vector<float> dy = random_vector<float>(y.count(), 42);
-    const Outputs got = run(*spmc, ctx, image, flow, y, dy);
+    const std::vector<float> dy = test::random_vector<float>(y.count(), 42);
+    const test::FlowOutputs got = test::run_with_flow(*spmc, ctx, image, flow, y, dy);
     up->forward(ctx, {&image}, {&z});
     std::copy(dy.begin(), dy.end(), z.mutable_cpu_diff());
     ASSERT_EQ(y.shape(), z.shape());
@@ -153,7 +109,7 @@ TEST(SPMC, MatchesTorchGolden) {
     std::copy(gflow.data.begin(), gflow.data.end(), flow.mutable_cpu_data());
     auto layer = test::make_layer<double>(spmc_text(k.scale), ctx, {&image, &flow}, {&y});
     ASSERT_EQ(y.shape(), gy.shape);
-    const Outputs got = run(*layer, ctx, image, flow, y, gdy.data);
+    const test::FlowOutputs got = test::run_with_flow(*layer, ctx, image, flow, y, gdy.data);
     test::expect_near(got.y.data(), gy.data.data(), y.count(), 1e-12, "y");
     test::expect_near(got.dimage.data(), gdi.data.data(), image.count(), 1e-12, "dimage");
     test::expect_near(got.dflow.data(), gdflow.data.data(), flow.count(), 1e-12, "dflow");
@@ -166,7 +122,7 @@ TEST(SPMC, GradientDouble) {
     Context ctx = Context::cpu(1);
     Tensor<double> image({2, 2, 3, 4}), flow({2, 2, 3, 4}), y;
     test::fill_uniform(image, -1, 1, 51);
-    fill_flow_away_from_integers(flow, scale, 1.5, 52);
+    test::fill_flow_away_from_integers(flow, scale, 1.5, 52);
     auto layer = test::make_layer<double>(spmc_text(scale), ctx, {&image, &flow}, {&y});
     test::check_gradient<double>(*layer, ctx, {&image, &flow}, {&y});
   }
@@ -176,12 +132,13 @@ TEST(SPMC, ThreadCountDoesNotChangeResults) {
   Tensor<float> image({2, 3, 12, 12}), flow({2, 2, 12, 12});  // above the serial cutoff
   test::fill_uniform(image, -1, 1, 61);
   test::fill_uniform(flow, -2, 2, 62);
-  std::vector<Outputs> runs;
+  std::vector<test::FlowOutputs> runs;
   for (int threads : {1, 2}) {
     Context ctx = Context::cpu(threads);
     Tensor<float> y;
     auto layer = test::make_layer<float>(spmc_text(4), ctx, {&image, &flow}, {&y});
-    runs.push_back(run(*layer, ctx, image, flow, y, random_vector<float>(y.count(), 63)));
+    runs.push_back(test::run_with_flow(*layer, ctx, image, flow, y,
+                                       test::random_vector<float>(y.count(), 63)));
   }
   // Deterministic: each HR plane is splatted by one work item in a fixed order.
   EXPECT_EQ(runs[0].y, runs[1].y);
@@ -206,7 +163,8 @@ TEST(SPMC, NonFiniteAndHugeFlowsWriteNothing) {
   // Pixel 2k gets bad[k] on axis k % 2.
   for (int k = 0; k < 7; ++k) flow.mutable_cpu_data()[(k % 2) * 15 + 2 * k] = bad[k];
   auto layer = test::make_layer<float>(spmc_text(3), ctx, {&image, &flow}, {&y});
-  const Outputs got = run(*layer, ctx, image, flow, y, random_vector<float>(y.count(), 73));
+  const test::FlowOutputs got =
+      test::run_with_flow(*layer, ctx, image, flow, y, test::random_vector<float>(y.count(), 73));
   for (int k = 0; k < 7; ++k) {
     const int64_t p = 2 * k;
     for (int64_t c = 0; c < 2; ++c) EXPECT_EQ(got.dimage[c * 15 + p], 0.0) << k;
@@ -252,8 +210,8 @@ TEST(GpuSPMC, LaunchersMatchCpu) {
   test::fill_uniform(image, -1, 1, 81);
   test::fill_uniform(flow, -2, 2, 82);
   auto layer = test::make_layer<float>(spmc_text(3), ctx, {&image, &flow}, {&y});
-  const std::vector<float> hdy = random_vector<float>(y.count(), 83);
-  const Outputs want = run(*layer, ctx, image, flow, y, hdy);
+  const std::vector<float> hdy = test::random_vector<float>(y.count(), 83);
+  const test::FlowOutputs want = test::run_with_flow(*layer, ctx, image, flow, y, hdy);
   const std::vector<float> himage(image.cpu_data(), image.cpu_data() + image.count());
   const std::vector<float> hflow(flow.cpu_data(), flow.cpu_data() + flow.count());
   testing::DeviceBuffer<float> dimage_in(himage), dflow_in(hflow), ddy(hdy), out(hdy.size()),

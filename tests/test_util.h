@@ -39,6 +39,14 @@ void fill_uniform(Tensor<T>& t, double lo, double hi, uint64_t seed) {
   for (int64_t i = 0; i < t.count(); ++i) d[i] = static_cast<T>(u(gen));
 }
 
+/// n values uniform in [-1, 1), drawn as fill_uniform draws them.
+template <class T>
+std::vector<T> random_vector(int64_t n, uint64_t seed) {
+  Tensor<T> t({n});
+  fill_uniform(t, -1, 1, seed);
+  return std::vector<T>(t.cpu_data(), t.cpu_data() + n);
+}
+
 /// Fills data with uniform values whose magnitude is at least `gap` (keeps away from kinks at 0).
 template <class T>
 void fill_away_from_zero(Tensor<T>& t, double gap, double hi, uint64_t seed) {
@@ -65,10 +73,10 @@ void expect_near(const T* got, const T* want, int64_t n, double tol, const char*
 
 /// Options of check_gradient.
 struct GradCheck {
-  double step = 1e-4;     ///< central-difference step
-  double tol = 1e-6;      ///< relative tolerance: |a - n| <= tol * max(1, |a|, |n|)
+  double step = 1e-4;        ///< central-difference step
+  double tol = 1e-6;         ///< relative tolerance: |a - n| <= tol * max(1, |a|, |n|)
   std::vector<int> bottoms;  ///< bottoms to check; empty = all
-  bool params = true;     ///< also check every parameter blob
+  bool params = true;        ///< also check every parameter blob
   uint64_t seed = 7;
 };
 
@@ -103,8 +111,7 @@ void check_gradient(Layer<T>& layer, Context& ctx, const TensorVec<T>& bottom,
   // Re-run forward so top data is the layer's own output, then restore the projection as diff.
   layer.forward(ctx, bottom, top);
   for (size_t k = 0; k < top.size(); ++k)
-    std::copy(proj[k].cpu_data(), proj[k].cpu_data() + proj[k].count(),
-              top[k]->mutable_cpu_diff());
+    std::copy(proj[k].cpu_data(), proj[k].cpu_data() + proj[k].count(), top[k]->mutable_cpu_diff());
   layer.backward(ctx, top, down, bottom);
 
   auto check_tensor = [&](Tensor<T>& x, const std::vector<T>& analytic, const std::string& what) {
