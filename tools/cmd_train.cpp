@@ -82,9 +82,7 @@ Context make_context(const DeviceOptions& opt) {
   }
   CREMA_CHECK_AS(ConfigError, id >= 0, "--gpu ", opt.gpu,
                  ": expected a device id (a number >= 0, see `crema device_query`)");
-  Context ctx = Context::gpu(id, opt.threads);
-  std::printf("device: GPU %d\n", id);
-  return ctx;
+  return Context::gpu(id, opt.threads);
 }
 
 std::vector<std::pair<std::string, std::string>> parse_assignments(
@@ -113,15 +111,18 @@ void register_train(CLI::App& app) {
   cmd->add_option("--snapshot", o->snapshot, "Resume from a .solverstate")->excludes(w);
   add_device_options(cmd, &o->dev);
   cmd->callback([o] {
-    Context ctx = make_context(o->dev);
     SolverParameter sp;
     read_text_proto(o->solver, &sp);
     if (sp.has_solver_mode() && sp.solver_mode() == SolverParameter::GPU && o->dev.gpu.empty())
       std::printf("note: the solver asks for solver_mode: GPU; training on the CPU (pass --gpu N "
                   "to use a GPU)\n");
-    if (sp.threads() > 0 && o->dev.threads == 0) ctx = Context::cpu(sp.threads());
+    // The solver's `threads` applies unless --threads was given (also on a GPU context).
+    DeviceOptions dev = o->dev;
+    if (sp.threads() > 0 && dev.threads == 0) dev.threads = sp.threads();
+    Context ctx = make_context(dev);
     Solver<float> solver(sp, ctx, o->solver);
-    std::printf("device: CPU, %d thread(s); seed %llu\n", ctx.threads,
+    std::printf("device: %s, %d thread(s); seed %llu\n",
+                ctx.on_gpu() ? str_cat("GPU ", ctx.device).c_str() : "CPU", ctx.threads,
                 static_cast<unsigned long long>(ctx.seed));
     print_memory(solver.net(), "train");
     for (size_t i = 0; i < solver.test_nets().size(); ++i) print_memory(*solver.test_nets()[i], "test");
