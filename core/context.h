@@ -34,12 +34,16 @@ class CudaResources {
   size_t workspace_bytes_ = 0;
 };
 
+class Communicator;
+
 /// Where and how a computation runs. device < 0 is the CPU.
 struct Context {
   int device = -1;
   int threads = 1;                      ///< CPU worker threads for parallel_for and BLAS.
   uint64_t seed = 1701;                 ///< Base seed for fillers, dropout and data order.
   std::shared_ptr<CudaResources> cuda;  ///< set for GPU contexts
+  /// The data-parallel process group (SyncBN reduces over it); null or one rank: this process.
+  Communicator* comm = nullptr;
 
   bool on_gpu() const { return device >= 0; }
   cuda::Stream cuda_stream() const { return cuda ? cuda->stream() : nullptr; }

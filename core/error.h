@@ -46,6 +46,12 @@ class DeviceError : public Error {
   using Error::Error;
 };
 
+/// A peer rank died or hangs, or the MPI / NCCL transport failed (data-parallel training).
+class CommError : public Error {
+ public:
+  using Error::Error;
+};
+
 /// Training diverged (NaN/Inf loss).
 class NumericError : public Error {
  public:

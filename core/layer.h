@@ -56,6 +56,9 @@ class Layer {
   /// resumed run continues exactly.
   virtual std::string save_state() const { return {}; }
   virtual void load_state(const std::string& state) {}
+  /// Layers that read a dataset read only shard `rank` of `world` from now on (data-parallel
+  /// training) and return true; the others ignore it.
+  virtual bool set_shard(int rank, int world) { return false; }
 
   std::vector<std::shared_ptr<Tensor<T>>>& blobs() { return blobs_; }
   const std::vector<std::shared_ptr<Tensor<T>>>& blobs() const { return blobs_; }

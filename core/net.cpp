@@ -515,13 +515,39 @@ T Net<T>::forward() {
 template <class T>
 void Net<T>::backward() {
   for (int i = static_cast<int>(layers_.size()) - 1; i >= 0; --i) {
-    if (!layer_need_backward_[i]) continue;
-    try {
-      layers_[i]->backward(ctx_, top_vecs_[i], bottom_need_backward_[i], bottom_vecs_[i]);
-    } catch (...) {
-      rethrow_with_context(layer_where(i));
+    if (layer_need_backward_[i]) {
+      try {
+        layers_[i]->backward(ctx_, top_vecs_[i], bottom_need_backward_[i], bottom_vecs_[i]);
+      } catch (...) {
+        rethrow_with_context(layer_where(i));
+      }
     }
+    if (backward_hook_) backward_hook_(i);
   }
+}
+
+template <class T>
+std::vector<int> Net<T>::learnable_param_ready_layers() const {
+  // Learnable params are the owners, numbered in the order params_ lists them.
+  std::vector<int> learn_of(params_.size(), -1);
+  int k = 0;
+  for (size_t p = 0; p < params_.size(); ++p)
+    if (param_owners_[p] < 0) learn_of[p] = k++;
+  std::vector<int> ready(learnable_params_.size(), static_cast<int>(layers_.size()));
+  for (int layer = 0; layer < static_cast<int>(layers_.size()); ++layer)
+    for (int p : param_id_vecs_[layer]) {
+      const int owner = param_owners_[p] < 0 ? p : param_owners_[p];
+      ready[learn_of[owner]] = std::min(ready[learn_of[owner]], layer);
+    }
+  return ready;
+}
+
+template <class T>
+std::vector<std::string> Net<T>::learnable_param_names() const {
+  std::vector<std::string> names;
+  for (size_t p = 0; p < params_.size(); ++p)
+    if (param_owners_[p] < 0) names.push_back(param_display_names_[p]);
+  return names;
 }
 
 template <class T>

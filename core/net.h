@@ -1,6 +1,7 @@
 /// Net<T>: a layer graph built from a NetParameter (phases, rules, splits, sharing, backward).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +48,14 @@ class Net {
     backward();
     return loss;
   }
+  /// Called with every layer index, in backward order, once that layer's backward step is over
+  /// (also for layers that need none), e.g. to start reducing the gradients it finished.
+  void set_backward_hook(std::function<void(int)> hook) { backward_hook_ = std::move(hook); }
+  /// For each learnable parameter, the lowest index of a layer using it: its gradient is final
+  /// once backward has passed that layer.
+  std::vector<int> learnable_param_ready_layers() const;
+  /// "conv1.0"-style names of the learnable parameters (the ParamSpec name where given).
+  std::vector<std::string> learnable_param_names() const;
   /// Re-runs every layer's reshape (after an input changed shape).
   void reshape();
   void clear_param_diffs();
@@ -143,6 +152,7 @@ class Net {
   std::map<std::string, int> param_names_index_;
   std::vector<float> params_lr_, params_decay_;
   std::vector<std::vector<int>> param_id_vecs_;  // per layer: indices into params_
+  std::function<void(int)> backward_hook_;
 };
 
 }  // namespace crema

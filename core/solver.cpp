@@ -109,6 +109,7 @@ Solver<T>::Solver(const std::string& solver_path, Context& ctx)
 
 template <class T>
 void Solver<T>::log(const std::string& line) const {
+  if (!root()) return;  // one log for the whole data-parallel job
   if (log_) {
     log_(line);
   } else {
@@ -120,8 +121,18 @@ void Solver<T>::log(const std::string& line) const {
 template <class T>
 void Solver<T>::init() {
   check_solver_param(param_, solver_path_);
+  if (ctx_.comm && ctx_.comm->multi()) {
+    comm_ = ctx_.comm;
+    CREMA_CHECK_AS(ConfigError, param_.comm_timeout_s() > 0, solver_path_,
+                   ": comm_timeout_s must be > 0, got ", param_.comm_timeout_s());
+    CREMA_CHECK_AS(ConfigError, param_.grad_bucket_mb() > 0, solver_path_,
+                   ": grad_bucket_mb must be > 0, got ", param_.grad_bucket_mb());
+    comm_->set_timeout(param_.comm_timeout_s());
+  }
   if (param_.random_seed() >= 0) ctx_.seed = static_cast<uint64_t>(param_.random_seed());
   else ctx_.seed = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  // Every rank draws the same weights, data order and augmentation from rank 0's seed.
+  if (comm_) comm_->broadcast(&ctx_.seed, sizeof ctx_.seed, 0, "random seed");
 
   auto load_net = [&](const std::string& file, NetParameter* np, TextLocations* where) {
     read_text_proto(resolve_path(file, solver_path_), np, where);
@@ -182,6 +193,14 @@ void Solver<T>::init() {
     test_nets_.push_back(std::make_unique<Net<T>>(tests[i].first, ctx_, st, w));
     test_nets_.back()->share_trained_layers_with(*net_);
     test_start_states_.push_back(test_nets_.back()->save_layer_states());
+  }
+  if (comm_) {
+    bool sharded = false;
+    for (const auto& layer : net_->layers()) sharded |= layer->set_shard(comm_->rank(), comm_->world());
+    if (!sharded)
+      log("note: the train net has no Data layer, so every rank trains on the same input");
+    sync_ = std::make_unique<GradientSync<T>>(
+        *net_, *comm_, static_cast<size_t>(param_.grad_bucket_mb()) * 1048576);
   }
   const Kind kind = solver_kind(param_);
   for (Tensor<T>* p : net_->learnable_params()) {
@@ -307,8 +326,15 @@ void Solver<T>::step(int iters) {
       test_all();
     net_->clear_param_diffs();
     double loss = 0;
-    for (int k = 0; k < param_.iter_size(); ++k) loss += net_->forward_backward();
+    for (int k = 0; k < param_.iter_size(); ++k) {
+      // Only the last pass's backward finishes the gradients that are exchanged.
+      if (sync_ && k + 1 == param_.iter_size()) sync_->begin_backward();
+      loss += net_->forward_backward();
+    }
+    if (sync_) sync_->finish();
     loss /= param_.iter_size();
+    bool stop = stop_flag_ && stop_flag_->load();
+    if (comm_) loss = agree_on_step(loss, &stop);
     if (!std::isfinite(loss) && param_.stop_on_nan())
       throw NumericError(str_cat("loss is ", loss, " at iteration ", iter_,
                                  "; training stopped. Lower base_lr (now ",
@@ -331,7 +357,6 @@ void Solver<T>::step(int iters) {
     }
     apply_update();
     ++iter_;
-    const bool stop = stop_flag_ && stop_flag_->load();
     if (param_.snapshot() > 0 && iter_ % param_.snapshot() == 0) {
       snapshot();
     } else if (stop) {
@@ -346,11 +371,78 @@ void Solver<T>::step(int iters) {
 }
 
 template <class T>
+double Solver<T>::agree_on_step(double loss, bool* stop) {
+  double mine[2] = {loss, *stop ? 1.0 : 0.0};
+  std::vector<double> all(2 * comm_->world());
+  comm_->wait(comm_->post_allgather(mine, all.data(), sizeof mine, str_cat("loss of iteration ", iter_)));
+  double sum = 0;
+  std::string bad;
+  for (int r = 0; r < comm_->world(); ++r) {
+    sum += all[2 * r];
+    *stop |= all[2 * r + 1] != 0;
+    if (!std::isfinite(all[2 * r]))
+      bad += str_cat(bad.empty() ? "" : ", ", "rank ", r, " (",
+                     std::isnan(all[2 * r]) ? "nan" : all[2 * r] > 0 ? "inf" : "-inf", ")");
+  }
+  if (!bad.empty() && param_.stop_on_nan()) {
+    comm_->mark_failure_agreed();  // every rank saw the same losses and stops here
+    throw NumericError(str_cat("loss is not finite on ", bad, " at iteration ", iter_,
+                               "; all ranks stopped before the update. Lower base_lr (now ",
+                               param_.base_lr(), "), add clip_gradients, or check that rank's "
+                               "data shard; the last snapshot is intact"));
+  }
+  return sum / comm_->world();
+}
+
+template <class T>
+void Solver<T>::broadcast_state() {
+  for (Tensor<T>* p : net_->learnable_params())
+    comm_->broadcast(p->mutable_cpu_data(), p->count() * sizeof(T), 0, "initial weights");
+  for (auto* hs : {&history_, &history2_})
+    for (auto& h : *hs)
+      comm_->broadcast(h->mutable_cpu_data(), h->count() * sizeof(T), 0, "solver history");
+  comm_->broadcast(&iter_, sizeof iter_, 0, "iteration");
+  // Data cursors and RNG counters: rank 0's are authoritative (only rank 0 reads a snapshot).
+  SolverState layers;
+  for (const auto& [layer, st] : net_->save_layer_states()) {
+    LayerState* ls = layers.add_layer_state();
+    ls->set_layer(layer);
+    ls->set_state(st);
+  }
+  std::string bytes = layers.SerializeAsString();
+  int64_t size = static_cast<int64_t>(bytes.size());
+  comm_->broadcast(&size, sizeof size, 0, "layer state size");
+  bytes.resize(size);
+  comm_->broadcast(bytes.data(), size, 0, "layer states");
+  CREMA_CHECK_AS(CommError, layers.ParseFromString(bytes), "rank ", comm_->rank(),
+                 ": the layer states broadcast by rank 0 do not parse");
+  std::map<std::string, std::string> states;
+  for (const auto& ls : layers.layer_state()) states[ls.layer()] = ls.state();
+  net_->load_layer_states(states);
+}
+
+template <class T>
 void Solver<T>::solve() {
   log(str_cat("solving ", net_->name().empty() ? "net" : net_->name(), " with ",
               param_.has_type() ? param_.type() : "SGD", " from iteration ", iter_, " to ",
               param_.max_iter()));
+  if (comm_) {
+    broadcast_state();
+    int64_t batch = 0;
+    for (size_t i = 0; i < net_->layers().size() && batch == 0; ++i)
+      if (!net_->top_vecs()[i].empty() && net_->layers()[i]->type() == std::string("Data"))
+        batch = net_->top_vecs()[i][0]->shape(0);
+    const std::string per_rank = batch > 0 ? str_cat("batch ", batch) : "its batch";
+    log(str_cat("data-parallel: ", comm_->world(), " ranks x ", per_rank, " x iter_size ",
+                param_.iter_size(),
+                batch > 0 ? str_cat(" = global batch ", batch * comm_->world() * param_.iter_size())
+                          : std::string(),
+                " per update; gradients in ", sync_->plan().buckets.size(), " bucket(s) of <= ",
+                param_.grad_bucket_mb(), " MB averaged with ", comm_->transport(),
+                "; rank 0 logs, tests and snapshots"));
+  }
   step(param_.max_iter() - iter_);
+  if (sync_) log(sync_->report());
   if (stopped_early_) return;
   if (param_.snapshot_after_train() && (param_.snapshot() == 0 || iter_ % param_.snapshot() != 0))
     snapshot();
@@ -362,6 +454,7 @@ void Solver<T>::solve() {
 template <class T>
 std::vector<TestResult> Solver<T>::test_all() {
   std::vector<TestResult> results;
+  if (!root()) return results;  // rank 0 tests on its own copy of the (identical) weights
   for (size_t n = 0; n < test_nets_.size(); ++n) {
     Net<T>& tn = *test_nets_[n];
     // Every test pass scores the same batches (data cursors back to their start), so results at
@@ -374,6 +467,7 @@ std::vector<TestResult> Solver<T>::test_all() {
     std::vector<double> sums(outs.size(), 0.0);
     const int iters = param_.test_iter(static_cast<int>(n));
     for (int k = 0; k < iters; ++k) {
+      if (comm_) comm_->keepalive();  // the other ranks wait meanwhile
       const T loss = tn.forward();
       if (param_.test_compute_loss()) r.loss += loss;
       for (size_t j = 0; j < outs.size(); ++j) {
@@ -403,6 +497,7 @@ std::vector<TestResult> Solver<T>::test_all() {
 
 template <class T>
 std::string Solver<T>::snapshot() {
+  if (!root()) return {};  // the weights are identical on every rank
   std::string prefix = param_.snapshot_prefix();
   if (prefix.empty())
     prefix = solver_path_.empty() ? "crema" : fs::path(solver_path_).replace_extension().string();
@@ -411,9 +506,11 @@ std::string Solver<T>::snapshot() {
   if (!dir.empty()) fs::create_directories(dir, ec);
   const std::string model_path = str_cat(prefix, "_iter_", iter_, ".caffemodel");
   const std::string state_path = str_cat(prefix, "_iter_", iter_, ".solverstate");
+  if (comm_) comm_->keepalive();
   NetParameter weights;
   net_->to_proto(&weights, param_.snapshot_diff());
   write_checksummed_proto(model_path, &weights);
+  if (comm_) comm_->keepalive();
 
   SolverState state;
   state.set_iter(iter_);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/grad_sync.h"
 #include "core/net.h"
 
 namespace crema {
@@ -56,10 +57,18 @@ class Solver {
   /// Receives progress and test lines; defaults to stdout.
   void set_logger(std::function<void(const std::string&)> log) { log_ = std::move(log); }
   bool stopped_early() const { return stopped_early_; }
+  /// The data-parallel gradient exchange (null in a single process).
+  const GradientSync<T>* gradient_sync() const { return sync_.get(); }
 
  private:
   void init();
   void apply_update();
+  /// Data-parallel start: every rank takes rank 0's weights, histories and iteration.
+  void broadcast_state();
+  /// After each iteration's backward: every rank's loss and stop request; throws on a
+  /// non-finite loss anywhere (naming the ranks) when stop_on_nan. Returns the mean loss.
+  double agree_on_step(double loss, bool* stop);
+  bool root() const { return comm_ == nullptr || comm_->is_root(); }
   void log(const std::string& line) const;
   std::string progress_line(double smoothed, double rate, double its) const;
 
@@ -78,6 +87,8 @@ class Solver {
   std::function<void(const std::string&)> log_;
   std::chrono::steady_clock::time_point start_time_;
   int start_iter_ = 0;
+  Communicator* comm_ = nullptr;  // set when training over several ranks
+  std::unique_ptr<GradientSync<T>> sync_;
 };
 
 /// Validates solver parameters (base_lr, policies, types, test_iter...) with clear messages.

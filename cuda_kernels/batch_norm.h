@@ -14,19 +14,21 @@ struct BatchNormArgs {
   int64_t num, channels, spatial;
 };
 
-/// Batch statistics. Work item: channel c in [0, C). Two passes over the N * S elements of the
-/// channel in a fixed order (n, then s) with double accumulators: the mean, then the mean of the
-/// squared deviations (the biased variance, E[(x - E x)^2]). Writes mean[c], var[c]. GATHER.
+/// Sum of channel c's N * S elements in a fixed order (n, then s), accumulated in double.
 template <class T>
-CREMA_HD inline void batch_norm_stats(int64_t c, const BatchNormArgs& a, const T* x, T* mean,
-                                      T* var) {
-  const double m = static_cast<double>(a.num * a.spatial);
+CREMA_HD inline double batch_norm_channel_sum(int64_t c, const BatchNormArgs& a, const T* x) {
   double sum = 0;
   for (int64_t n = 0; n < a.num; ++n) {
     const T* row = x + (n * a.channels + c) * a.spatial;
     for (int64_t s = 0; s < a.spatial; ++s) sum += row[s];
   }
-  const double mu = sum / m;
+  return sum;
+}
+
+/// Sum of the squared deviations from mu of channel c's elements, same order, in double.
+template <class T>
+CREMA_HD inline double batch_norm_channel_sq_dev(int64_t c, const BatchNormArgs& a, const T* x,
+                                                 double mu) {
   double sq = 0;
   for (int64_t n = 0; n < a.num; ++n) {
     const T* row = x + (n * a.channels + c) * a.spatial;
@@ -35,8 +37,35 @@ CREMA_HD inline void batch_norm_stats(int64_t c, const BatchNormArgs& a, const T
       sq += d * d;
     }
   }
+  return sq;
+}
+
+/// Batch statistics. Work item: channel c in [0, C). Two passes over the N * S elements of the
+/// channel: the mean, then the mean of the squared deviations (the biased variance,
+/// E[(x - E x)^2]). Writes mean[c], var[c]. GATHER.
+template <class T>
+CREMA_HD inline void batch_norm_stats(int64_t c, const BatchNormArgs& a, const T* x, T* mean,
+                                      T* var) {
+  const double m = static_cast<double>(a.num * a.spatial);
+  const double mu = batch_norm_channel_sum(c, a, x) / m;
   mean[c] = static_cast<T>(mu);
-  var[c] = static_cast<T>(sq / m);
+  var[c] = static_cast<T>(batch_norm_channel_sq_dev(c, a, x, mu) / m);
+}
+
+/// Synchronized batch statistics, first pass: this rank's share. Work item: channel c. Writes
+/// sum[c] = the channel's sum (reduced over the ranks by the caller). GATHER.
+template <class T>
+CREMA_HD inline void batch_norm_partial_sum(int64_t c, const BatchNormArgs& a, const T* x,
+                                            double* sum) {
+  sum[c] = batch_norm_channel_sum(c, a, x);
+}
+
+/// Second pass: this rank's squared deviations from the global mean mu[c]. Work item: channel c.
+/// Writes sq[c]. GATHER.
+template <class T>
+CREMA_HD inline void batch_norm_partial_sq_dev(int64_t c, const BatchNormArgs& a, const T* x,
+                                               const double* mu, double* sq) {
+  sq[c] = batch_norm_channel_sq_dev(c, a, x, mu[c]);
 }
 
 /// Caffe's stored statistics are running sums with a common scale factor. Work item: channel c.

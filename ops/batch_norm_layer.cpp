@@ -4,6 +4,7 @@
 #include <cmath>
 #include <memory>
 
+#include "core/comm.h"
 #include "core/parallel.h"
 #include "cuda_kernels/scale.h"
 
@@ -17,6 +18,7 @@ void BatchNormLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom,
   use_global_stats_ = p.has_use_global_stats() ? p.use_global_stats() : this->phase() == TEST;
   moving_average_fraction_ = static_cast<T>(p.moving_average_fraction());
   eps_ = static_cast<T>(p.eps());
+  sync_ = p.sync();
   CREMA_LAYER_CHECK(p.eps() > 0 && std::isfinite(p.eps()), "batch_norm_param.eps must be > 0, got ",
                     p.eps(), " (it keeps 1 / sqrt(var + eps) finite; Caffe's default is 1e-5)");
   CREMA_LAYER_CHECK(std::isfinite(p.moving_average_fraction()) &&
@@ -64,10 +66,37 @@ void BatchNormLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom, const 
 }
 
 template <class T>
+double BatchNormLayer<T>::sync_stats(Context& ctx, const T* x) {
+  const kernels::BatchNormArgs a = args_;
+  const int64_t c_n = channels_;
+  // Channel sums and the element count, summed over the ranks; then the squared deviations from
+  // the global mean (two passes, as the single-process statistics).
+  std::vector<double> sum(c_n + 1);
+  parallel_for(ctx, c_n, [&](int64_t c) { kernels::batch_norm_partial_sum(c, a, x, sum.data()); });
+  sum[c_n] = static_cast<double>(a.num * a.spatial);
+  ctx.comm->allreduce_sum(sum.data(), c_n + 1, str_cat("SyncBN '", this->name(), "' sums"));
+  const double m = sum[c_n];
+  CREMA_CHECK_AS(ShapeError, m > 0, "sync: every rank's batch is empty");
+  std::vector<double> mu(c_n), sq(c_n);
+  for (int64_t c = 0; c < c_n; ++c) mu[c] = sum[c] / m;
+  parallel_for(ctx, c_n,
+               [&](int64_t c) { kernels::batch_norm_partial_sq_dev(c, a, x, mu.data(), sq.data()); });
+  ctx.comm->allreduce_sum(sq.data(), c_n, str_cat("SyncBN '", this->name(), "' variances"));
+  T* mean = mean_.mutable_cpu_data();
+  T* var = var_.mutable_cpu_data();
+  for (int64_t c = 0; c < c_n; ++c) {
+    mean[c] = static_cast<T>(mu[c]);
+    var[c] = static_cast<T>(sq[c] / m);
+  }
+  sync_count_ = m;
+  return m;
+}
+
+template <class T>
 void BatchNormLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
                                     const TensorVec<T>& top) {
   // An empty batch has no statistics; leave the running ones alone.
-  if (bottom[0]->count() == 0) return;
+  if (bottom[0]->count() == 0 && !synced(ctx)) return;
   const T* x = bottom[0]->cpu_data();
   T* y = top[0]->mutable_cpu_data();
   T* mean = mean_.mutable_cpu_data();
@@ -84,12 +113,15 @@ void BatchNormLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
       kernels::batch_norm_global_stats(c, f, mean_sum, var_sum, mean, var);
     });
   } else {
-    parallel_for(ctx, c_n, [&](int64_t c) { kernels::batch_norm_stats(c, a, x, mean, var); });
+    double m = static_cast<double>(a.num * a.spatial);
+    if (synced(ctx)) {
+      m = sync_stats(ctx, x);
+    } else {
+      parallel_for(ctx, c_n, [&](int64_t c) { kernels::batch_norm_stats(c, a, x, mean, var); });
+    }
     // Caffe's running sums: the factor counts the decayed number of updates, and the variance
     // sum takes the unbiased batch variance (m / (m - 1)).
-    const int64_t m = a.num * a.spatial;
-    const T correction =
-        m > 1 ? static_cast<T>(static_cast<double>(m) / static_cast<double>(m - 1)) : T(1);
+    const T correction = m > 1 ? static_cast<T>(m / (m - 1)) : T(1);
     const T fraction = moving_average_fraction_;
     factor[0] = factor[0] * fraction + T(1);
     parallel_for(ctx, c_n, [&](int64_t c) {
@@ -130,6 +162,19 @@ void BatchNormLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   parallel_for(ctx, channels_, [&](int64_t c) {
     kernels::batch_norm_backward_sums(c, a, dy, xnorm, sum_dy, sum_dyx);
   });
+  if (synced(ctx)) {
+    // The statistics came from every rank, so their gradient does too. The backward body takes
+    // means over this rank's m elements: scale the global sums by m / m_global.
+    std::vector<double> sums(2 * channels_);
+    for (int64_t c = 0; c < channels_; ++c) sums[c] = sum_dy[c], sums[channels_ + c] = sum_dyx[c];
+    ctx.comm->allreduce_sum(sums.data(), 2 * channels_,
+                            str_cat("SyncBN '", this->name(), "' backward sums"));
+    const double scale = static_cast<double>(a.num * a.spatial) / sync_count_;
+    for (int64_t c = 0; c < channels_; ++c) {
+      sum_dy[c] = static_cast<T>(sums[c] * scale);
+      sum_dyx[c] = static_cast<T>(sums[channels_ + c] * scale);
+    }
+  }
   parallel_for(ctx, a.num * a.channels, [&](int64_t i) {
     kernels::batch_norm_backward(i, a, dy, xnorm, sum_dy, sum_dyx, inv_std, dx);
   });

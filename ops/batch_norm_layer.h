@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "core/comm.h"
 #include "core/layer.h"
 #include "cuda_kernels/batch_norm.h"
 
@@ -33,7 +34,16 @@ class BatchNormLayer : public Layer<T> {
                     const TensorVec<T>& bottom) override;
 
  private:
+  /// Batch statistics over every rank of ctx.comm (sync: true); fills mean_ and var_ and
+  /// returns the number of elements per channel in all.
+  double sync_stats(Context& ctx, const T* x);
+  bool synced(const Context& ctx) const {
+    return sync_ && !use_global_stats_ && ctx.comm && ctx.comm->multi();
+  }
+
   bool use_global_stats_ = false;
+  bool sync_ = false;
+  double sync_count_ = 0;  // elements per channel over all ranks, of the last synced forward
   T moving_average_fraction_ = T(0.999);
   T eps_ = T(1e-5);
   int64_t channels_ = 0;

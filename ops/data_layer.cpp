@@ -267,13 +267,14 @@ void DataLayer<T>::load_state(const std::string& state) {
 }
 
 template <class T>
-void DataLayer<T>::set_shard(int rank, int world) {
+bool DataLayer<T>::set_shard(int rank, int world) {
   CREMA_LAYER_CHECK(world >= 1 && rank >= 0 && rank < world, "set_shard: need 0 <= rank < world,",
                     " got rank ", rank, " of world ", world);
   stop_prefetch();
   rank_ = rank;
   world_size_ = world;
   start_prefetch();
+  return true;
 }
 
 CREMA_INSTANTIATE_CLASS(DataLayer);

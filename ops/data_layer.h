@@ -42,7 +42,7 @@ class DataLayer : public Layer<T> {
 
   /// Reads shard `rank` of `world`: the ranks read disjoint records in every epoch. Restarts
   /// prefetching at the current batch.
-  void set_shard(int rank, int world);
+  bool set_shard(int rank, int world) override;
 
   int64_t num_records() const { return reader_ ? reader_->size() : 0; }
   int64_t batch_size() const { return batch_size_; }

@@ -7,6 +7,8 @@
 #include <memory>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "core/net.h"
 #include "core/solver.h"
 #include "tools/commands.h"
@@ -66,23 +68,42 @@ void add_device_options(CLI::App* cmd, DeviceOptions* opt) {
 }
 
 Context make_context(const DeviceOptions& opt) {
-  if (opt.gpu.empty()) return Context::cpu(opt.threads);
-  const std::vector<std::string> ids = split_commas(opt.gpu);
-  CREMA_CHECK_AS(ConfigError, ids.size() == 1, "--gpu ", opt.gpu,
-                 ": one process drives one GPU; data-parallel training over several GPUs (one "
-                 "process each, started by mpirun or srun) is not available in this build yet; "
-                 "pass a single id such as --gpu 0");
-  int id = -1;
-  try {
-    size_t used = 0;
-    id = std::stoi(ids[0], &used);
-    if (used != ids[0].size()) id = -1;
-  } catch (const std::exception&) {
-    id = -1;
+  Communicator& group = process_group();
+  // Ranks on one node share its cores rather than each taking all of them.
+  int threads = opt.threads;
+  if (threads == 0 && group.local_world() > 1)
+    threads = std::max(1, hardware_threads() / group.local_world());
+  Context ctx;
+  if (opt.gpu.empty()) {
+    ctx = Context::cpu(threads);
+  } else {
+    const std::vector<std::string> ids = split_commas(opt.gpu);
+    CREMA_CHECK_AS(ConfigError, !ids.empty(), "--gpu '", opt.gpu, "': expected a device id");
+    if (ids.size() > 1) {
+      CREMA_CHECK_AS(ConfigError, group.multi(), "--gpu ", opt.gpu,
+                     ": one process drives one GPU; start one process per GPU, e.g. `mpirun -np ",
+                     ids.size(), " crema train --solver ... --gpu ", opt.gpu,
+                     "` (or srun): each rank takes the id at its local rank");
+      CREMA_CHECK_AS(ConfigError, group.local_rank() < static_cast<int>(ids.size()), "--gpu ",
+                     opt.gpu, " lists ", ids.size(), " device(s) but this node runs ",
+                     group.local_world(), " ranks (this is local rank ", group.local_rank(),
+                     "); list one id per rank on the node");
+    }
+    const std::string& mine = ids.size() > 1 ? ids[group.local_rank()] : ids[0];
+    int id = -1;
+    try {
+      size_t used = 0;
+      id = std::stoi(mine, &used);
+      if (used != mine.size()) id = -1;
+    } catch (const std::exception&) {
+      id = -1;
+    }
+    CREMA_CHECK_AS(ConfigError, id >= 0, "--gpu ", opt.gpu,
+                   ": expected device ids (numbers >= 0, see `crema device_query`)");
+    ctx = Context::gpu(id, threads);
   }
-  CREMA_CHECK_AS(ConfigError, id >= 0, "--gpu ", opt.gpu,
-                 ": expected a device id (a number >= 0, see `crema device_query`)");
-  return Context::gpu(id, opt.threads);
+  ctx.comm = &group;
+  return ctx;
 }
 
 std::vector<std::pair<std::string, std::string>> parse_assignments(
@@ -120,17 +141,29 @@ void register_train(CLI::App& app) {
     DeviceOptions dev = o->dev;
     if (sp.threads() > 0 && dev.threads == 0) dev.threads = sp.threads();
     Context ctx = make_context(dev);
-    Solver<float> solver(sp, ctx, o->solver);
-    std::printf("device: %s, %d thread(s); seed %llu\n",
-                ctx.on_gpu() ? str_cat("GPU ", ctx.device).c_str() : "CPU", ctx.threads,
-                static_cast<unsigned long long>(ctx.seed));
-    print_memory(solver.net(), "train");
-    for (size_t i = 0; i < solver.test_nets().size(); ++i) print_memory(*solver.test_nets()[i], "test");
-    for (const auto& wf : split_commas(o->weights)) {
-      const WeightsReport r = solver.net().copy_trained_layers_from(wf, false);
-      std::printf("weights %s: %s\n", wf.c_str(), r.summary().c_str());
+    const Communicator& group = process_group();
+    const std::string device = ctx.on_gpu() ? str_cat("GPU ", ctx.device) : std::string("CPU");
+    // Every rank says where it runs (and its pid, to find a stuck one); the rest is rank 0's.
+    if (group.multi()) {
+      std::printf("rank %d of %d (local %d of %d) on %s, pid %d: %s, %d thread(s)\n", group.rank(),
+                  group.world(), group.local_rank(), group.local_world(), group.host().c_str(),
+                  static_cast<int>(getpid()), device.c_str(), ctx.threads);
+      std::fflush(stdout);
     }
-    if (!o->snapshot.empty()) solver.restore(o->snapshot);
+    Solver<float> solver(sp, ctx, o->solver);
+    if (group.is_root()) {
+      std::printf("device: %s, %d thread(s); seed %llu\n", device.c_str(), ctx.threads,
+                  static_cast<unsigned long long>(ctx.seed));
+      print_memory(solver.net(), "train");
+      for (size_t i = 0; i < solver.test_nets().size(); ++i)
+        print_memory(*solver.test_nets()[i], "test");
+      // Rank 0 alone reads the weights or snapshot; solve() hands them to the other ranks.
+      for (const auto& wf : split_commas(o->weights)) {
+        const WeightsReport r = solver.net().copy_trained_layers_from(wf, false);
+        std::printf("weights %s: %s\n", wf.c_str(), r.summary().c_str());
+      }
+      if (!o->snapshot.empty()) solver.restore(o->snapshot);
+    }
     std::signal(SIGINT, on_stop_signal);
     std::signal(SIGTERM, on_stop_signal);
     solver.set_stop_flag(&g_stop);

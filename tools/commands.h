@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/comm.h"
 #include "core/context.h"
 
 namespace crema::cli {
@@ -18,7 +19,13 @@ struct DeviceOptions {
 
 void add_device_options(CLI::App* cmd, DeviceOptions* opt);
 /// Builds the Context for the options; `--gpu` on a build or machine without CUDA is an error.
+/// Under mpirun / srun the context joins the process group: `--gpu 0,1` gives each rank the id
+/// at its local rank, and the default thread count is the node's cores shared among its ranks.
 Context make_context(const DeviceOptions& opt);
+
+/// This process's data-parallel group (set up by main; a group of one unless launched by
+/// mpirun or srun).
+Communicator& process_group();
 
 void register_train(CLI::App& app);
 void register_test(CLI::App& app);

@@ -1,10 +1,42 @@
 // crema: train, test, time and inspect Crema nets from the command line.
 #include <cstdio>
 #include <exception>
+#include <memory>
 
 #include "core/error.h"
 #include "ops/registry.h"
 #include "tools/commands.h"
+
+namespace {
+std::unique_ptr<crema::Communicator> g_group;
+}  // namespace
+
+crema::Communicator& crema::cli::process_group() {
+  if (!g_group) g_group = std::make_unique<crema::Communicator>();
+  return *g_group;
+}
+
+namespace {
+
+// "crema: error: " once per process; ranks of a data-parallel job say which they are.
+std::string error_prefix() {
+  if (!g_group || !g_group->multi()) return "crema: ";
+  return crema::str_cat("crema (rank ", g_group->rank(), "/", g_group->world(), "): ");
+}
+
+// An error every rank agreed on is reported once, by rank 0.
+bool quiet_rank() { return g_group && g_group->failure_agreed() && !g_group->is_root(); }
+
+// An error on one rank of a data-parallel job ends them all (the others would wait for it),
+// unless all ranks stop together.
+int finish(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  if (code != 0 && g_group && g_group->multi() && !g_group->failure_agreed()) g_group->abort(code);
+  return code;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Crema: a deep-learning framework for computer-vision research (Caffe-compatible "
@@ -38,25 +70,28 @@ int main(int argc, char** argv) {
     }
   }
   try {
+    // Under mpirun / srun this joins the job (MPI_Init); otherwise a group of one.
+    g_group = crema::Communicator::from_environment();
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
-    std::fprintf(stderr, "crema: error: %s\nRun `crema %s --help` for usage.\n", e.what(),
-                 argc > 1 && argv[1][0] != '-' ? argv[1] : "");
-    return 1;
+    std::fprintf(stderr, "%serror: %s\nRun `crema %s --help` for usage.\n", error_prefix().c_str(),
+                 e.what(), argc > 1 && argv[1][0] != '-' ? argv[1] : "");
+    return finish(1);
   } catch (const crema::Error& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "crema: error: %s\n", e.what());
-    return 1;
+    if (!quiet_rank()) std::fprintf(stderr, "%serror: %s\n", error_prefix().c_str(), e.what());
+    return finish(1);
   } catch (const crema::InternalError& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "crema: %s\nThis is a bug in Crema; please report it.\n", e.what());
-    return 2;
+    std::fprintf(stderr, "%s%s\nThis is a bug in Crema; please report it.\n",
+                 error_prefix().c_str(), e.what());
+    return finish(2);
   } catch (const std::exception& e) {
     std::fflush(stdout);
-    std::fprintf(stderr, "crema: internal error: %s\nThis is a bug in Crema; please report it.\n",
-                 e.what());
-    return 2;
+    std::fprintf(stderr, "%sinternal error: %s\nThis is a bug in Crema; please report it.\n",
+                 error_prefix().c_str(), e.what());
+    return finish(2);
   }
-  return 0;
+  return finish(0);
 }
