@@ -72,7 +72,13 @@ GradientSync<T>::GradientSync(Net<T>& net, Communicator& comm, size_t bucket_byt
   }
   plan_ = plan_buckets(counts, ready_layer_, reduce, sizeof(T), bucket_bytes);
   readiness_.reset();
-  for (const auto& b : plan_.buckets) buffers_.emplace_back(b.count);
+  if (net.context().on_gpu()) {
+    nccl_ = std::make_unique<NcclComm>(comm, net.context());
+    for (size_t b = 0; b < plan_.buckets.size(); ++b)
+      nccl_->bucket_buffer(static_cast<int>(b), plan_.buckets[b].count * sizeof(T));
+  } else {
+    for (const auto& b : plan_.buckets) buffers_.emplace_back(b.count);
+  }
   tickets_.assign(plan_.buckets.size(), 0);
   reduce_ms_.assign(plan_.buckets.size(), 0.0);
   stats_.bucket_ready_ms.assign(plan_.buckets.size(), 0.0);
@@ -95,9 +101,35 @@ void GradientSync<T>::begin_backward() {
 }
 
 template <class T>
+void GradientSync<T>::start_bucket_on_gpu(int b) {
+  // Pack, average and unpack on NCCL's stream, after the compute stream's work so far.
+  const Context& ctx = net_.context();
+  const auto& params = net_.learnable_params();
+  const BucketPlan::Bucket& bucket = plan_.buckets[b];
+  char* buf = static_cast<char*>(nccl_->bucket_buffer(b, bucket.count * sizeof(T)));
+  nccl_->begin_bucket(b);
+  char* dst = buf;
+  for (int k : bucket.params) {
+    nccl_->copy(dst, params[k]->gpu_diff(ctx), params[k]->count() * sizeof(T));
+    dst += params[k]->count() * sizeof(T);
+  }
+  nccl_->allreduce_mean(buf, bucket.count, comm_type<T>());
+  const char* src = buf;
+  for (int k : bucket.params) {
+    nccl_->copy(params[k]->mutable_gpu_diff(ctx), src, params[k]->count() * sizeof(T));
+    src += params[k]->count() * sizeof(T);
+  }
+  nccl_->record_done(b);
+}
+
+template <class T>
 void GradientSync<T>::start_bucket(int b) {
   stats_.bucket_ready_ms[b] +=
       std::chrono::duration<double, std::milli>(clock::now() - backward_start_).count();
+  if (nccl_) {
+    start_bucket_on_gpu(b);
+    return;
+  }
   const auto& params = net_.learnable_params();
   const BucketPlan::Bucket& bucket = plan_.buckets[b];
   T* buf = buffers_[b].data();
@@ -131,6 +163,7 @@ void GradientSync<T>::finish() {
   CREMA_CHECK_AS(InternalError, readiness_.all_complete(),
                  "gradient buckets left incomplete by the backward pass");
   const auto end = clock::now();
+  if (nccl_) nccl_->finish(static_cast<int>(reduce_ms_.size()), reduce_ms_.data());
   for (Communicator::Ticket t : tickets_) comm_.wait(t);
   const auto synced = clock::now();
   ++stats_.steps;
@@ -146,8 +179,9 @@ template <class T>
 std::string GradientSync<T>::report() const {
   const double n = std::max(1, stats_.steps);
   const auto names = net_.learnable_param_names();
-  std::string out = str_cat("gradient exchange over ", comm_.world(), " ranks (", comm_.transport(),
-                            "), ", stats_.steps, " steps, per step:\n");
+  std::string out = str_cat("gradient exchange over ", comm_.world(), " ranks (",
+                            nccl_ ? "NCCL" : comm_.transport(), "), ", stats_.steps,
+                            " steps, per step:\n");
   char line[256];
   std::snprintf(line, sizeof line, "  %-6s %-34s %10s %10s %10s\n", "bucket", "parameters", "MB",
                 "ready ms", "reduce ms");

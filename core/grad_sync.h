@@ -5,11 +5,13 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "core/comm.h"
+#include "core/nccl_comm.h"
 #include "core/net.h"
 
 namespace crema {
@@ -58,7 +60,8 @@ struct GradSyncStats {
   std::vector<double> bucket_ready_ms, bucket_reduce_ms;  ///< per bucket, summed over steps
 };
 
-/// Averages the gradients of `net`'s learnable parameters over the ranks of `comm`.
+/// Averages the gradients of `net`'s learnable parameters over the ranks of `comm`: with MPI on
+/// the communication thread for CPU nets, with NCCL on a reduction stream for GPU nets.
 template <class T>
 class GradientSync {
  public:
@@ -81,13 +84,15 @@ class GradientSync {
  private:
   using clock = std::chrono::steady_clock;
   void start_bucket(int b);
+  void start_bucket_on_gpu(int b);
 
   Net<T>& net_;
   Communicator& comm_;
   BucketPlan plan_;
   std::vector<int> ready_layer_;
   BucketReadiness readiness_;
-  std::vector<std::vector<T>> buffers_;  // one contiguous buffer per bucket
+  std::unique_ptr<NcclComm> nccl_;       // GPU nets
+  std::vector<std::vector<T>> buffers_;  // CPU nets: one contiguous buffer per bucket
   std::vector<Communicator::Ticket> tickets_;
   std::vector<double> reduce_ms_;  // written by the communication thread; read after wait
   clock::time_point backward_start_;

@@ -213,6 +213,78 @@ TEST(MpiTrain, SyncBatchNormTwoRanksEqualOneProcess) {
   EXPECT_GT(unsynced, 100 * kTol);
 }
 
+// Two network namespaces joined by a veth pair stand for two nodes: each rank runs in its own,
+// and mpirun reaches the second through an "rsh agent" that enters its namespace. Traffic stays
+// on this machine (addresses inside namespaces the test made).
+class TwoNodes {
+ public:
+  explicit TwoNodes(const fs::path& dir) : dir_(dir) {
+    const std::string id = std::to_string(::getpid());
+    a_ = "crema_a" + id, b_ = "crema_b" + id;
+    const std::string va = "cva" + id, vb = "cvb" + id;
+    const std::string setup =
+        "ip netns add " + a_ + " && ip netns add " + b_ + " && ip link add " + va +
+        " type veth peer name " + vb + " && ip link set " + va + " netns " + a_ +
+        " && ip link set " + vb + " netns " + b_ + " && ip -n " + a_ + " addr add 10.231.0.1/24 dev " +
+        va + " && ip -n " + b_ + " addr add 10.231.0.2/24 dev " + vb + " && ip -n " + a_ +
+        " link set lo up && ip -n " + b_ + " link set lo up && ip -n " + a_ + " link set " + va +
+        " up && ip -n " + b_ + " link set " + vb + " up";
+    const auto r = run_shell("sh -c '" + setup + "'", 30);
+    ok_ = r.code == 0;
+    why_ = r.output;
+    write_text(dir / "rsh.sh",
+               "#!/bin/sh\nhost=$1; shift\ncase \"$host\" in\n  10.231.0.1) ns=" + a_ +
+                   ";;\n  10.231.0.2) ns=" + b_ +
+                   ";;\n  *) echo \"no test node $host\" >&2; exit 1;;\nesac\n"
+                   "exec ip netns exec \"$ns\" /bin/sh -c \"$*\"\n");
+    fs::permissions(dir / "rsh.sh", fs::perms::owner_all);
+    write_text(dir / "hosts", "10.231.0.1 slots=1\n10.231.0.2 slots=1\n");
+  }
+  ~TwoNodes() {
+    run_shell("ip netns del " + a_, 30);  // takes its end of the veth pair with it
+    run_shell("ip netns del " + b_, 30);
+  }
+  bool ok() const { return ok_; }
+  const std::string& why() const { return why_; }
+  // mpirun started inside node A, placing one rank on each node, over TCP on the veth pair.
+  std::string mpirun() const {
+    return "env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ip netns exec " + a_ +
+           " mpirun -np 2 --hostfile " + (dir_ / "hosts").string() + " --mca plm_rsh_agent " +
+           (dir_ / "rsh.sh").string() +
+           " --mca btl self,tcp --mca btl_tcp_if_include 10.231.0.0/24"
+           " --mca oob_tcp_if_include 10.231.0.0/24 ";
+  }
+
+ private:
+  fs::path dir_;
+  std::string a_, b_, why_;
+  bool ok_ = false;
+};
+
+TEST(MpiNetns, TwoNodesOverAVethPairTrainLikeOneProcess) {
+  CREMA_REQUIRE_MPI();
+  const fs::path dir = test::scratch_dir("mpi_netns");
+  TwoNodes nodes(dir);
+  if (!nodes.ok())
+    GTEST_SKIP() << "cannot make network namespaces here (needs root and CAP_NET_ADMIN): "
+                 << nodes.why();
+  const fs::path lmdb = mnist_lmdb();
+  const auto two = write_run(dir, "two", mlp(lmdb, 16), "max_iter: 50 display: 10");
+  const auto one = write_run(dir, "one", mlp(lmdb, 32), "max_iter: 50 display: 10");
+  const auto r2 = run_shell(nodes.mpirun() + CREMA_BINARY + " train --solver " + two.string(), 300);
+  ASSERT_EQ(r2.code, 0) << r2.output;
+  // Each rank is alone on its node.
+  EXPECT_NE(r2.output.find("rank 0 of 2 (local 0 of 1)"), std::string::npos) << r2.output;
+  EXPECT_NE(r2.output.find("rank 1 of 2 (local 0 of 1)"), std::string::npos) << r2.output;
+  const auto r1 = train(one);
+  ASSERT_EQ(r1.code, 0) << r1.output;
+  const double d = max_diff(weights_of(dir / "two_iter_50.caffemodel"),
+                            weights_of(dir / "one_iter_50.caffemodel"));
+  std::printf("2 nodes (network namespaces) x batch 16 vs 1 process x batch 32: max |w| "
+              "difference %.3g\n", d);
+  EXPECT_LT(d, kTol);
+}
+
 // A background `mpirun ... crema train`, its log in a file.
 struct BackgroundRun {
   pid_t pid = -1;

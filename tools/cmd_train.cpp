@@ -99,7 +99,8 @@ Context make_context(const DeviceOptions& opt) {
       id = -1;
     }
     CREMA_CHECK_AS(ConfigError, id >= 0, "--gpu ", opt.gpu,
-                   ": expected device ids (numbers >= 0, see `crema device_query`)");
+                   ": expected a device id (a number >= 0, or one per rank such as 0,1; see "
+                   "`crema device_query`)");
     ctx = Context::gpu(id, threads);
   }
   ctx.comm = &group;
