@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <map>
+#include <sstream>
 #include <thread>
 
 #include "core/net.h"
@@ -251,6 +253,92 @@ TEST(E2ECli, DeviceQueryTimeAndLayers) {
   r = run_crema("layers");
   EXPECT_EQ(r.code, 0);
   EXPECT_NE(r.output.find("Convolution"), std::string::npos);
+}
+
+// Splits one CSV line (RFC 4180 quoting), independently of crema's writer.
+std::vector<std::string> csv_fields(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      out.back() += '"';
+      ++i;
+    } else if (c == '"') {
+      quoted = !quoted;
+    } else if (c == ',' && !quoted) {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
+TEST(E2ECli, TimeReportsGradientBytesAsTableAndCsv) {
+  // ip1: 4x3 weights + 4 bias; ip2's bias has lr_mult 0 (not updated, not reduced); ip3 shares
+  // ip1's weights by name, so only its own bias counts there.
+  const fs::path dir = test::scratch_dir("time_grad_bytes");
+  write_text(dir / "net.prototxt", R"(name: "tiny"
+layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 2 dim: 3 } } }
+layer { name: "ip1" type: "InnerProduct" bottom: "x" top: "h" param { name: "w1" }
+  inner_product_param { num_output: 4 } }
+layer { name: "act,1" type: "ReLU" bottom: "h" top: "h" }
+layer { name: "ip2" type: "InnerProduct" bottom: "h" top: "y" param { lr_mult: 1 } param { lr_mult: 0 }
+  inner_product_param { num_output: 5 } }
+layer { name: "ip3" type: "InnerProduct" bottom: "x" top: "z" param { name: "w1" }
+  inner_product_param { num_output: 4 } }
+)");
+  const std::map<std::string, size_t> expected = {
+      {"in", 0}, {"ip1", 4 * (4 * 3 + 4)}, {"act,1", 0}, {"ip2", 4 * (5 * 4)}, {"ip3", 4 * 4}};
+  const size_t total = 4 * (4 * 3 + 4) + 4 * (5 * 4) + 4 * 4;
+  const std::string model = (dir / "net.prototxt").string();
+
+  auto r = run_crema("time --model " + model + " --iterations 2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("grad bytes"), std::string::npos) << r.output;
+  std::istringstream table(r.output);
+  std::map<std::string, size_t> seen;
+  bool saw_total = false;
+  for (std::string line; std::getline(table, line);) {
+    std::istringstream words(line);
+    std::vector<std::string> w;
+    for (std::string t; words >> t;) w.push_back(t);
+    if (w.size() == 5 && expected.count(w[0])) seen[w[0]] = std::stoull(w[4]);
+    if (line.rfind("total per iteration", 0) == 0) {
+      saw_total = true;
+      EXPECT_EQ(std::stoull(w.back()), total) << line;
+    }
+  }
+  EXPECT_TRUE(saw_total) << r.output;
+  EXPECT_EQ(seen, expected) << r.output;
+
+  r = run_crema("time --model " + model + " --iterations 2 --format csv");
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::istringstream csv(r.output);
+  std::string line;
+  ASSERT_TRUE(std::getline(csv, line));
+  EXPECT_EQ(line, "name,type,forward_ms,backward_ms,grad_bytes");
+  seen.clear();
+  size_t sum = 0;
+  for (; std::getline(csv, line);) {
+    const auto f = csv_fields(line);
+    ASSERT_EQ(f.size(), 5u) << line;
+    EXPECT_GE(std::stod(f[2]), 0.0) << line;
+    EXPECT_GE(std::stod(f[3]), 0.0) << line;
+    sum += std::stoull(f[4]);
+    if (expected.count(f[0])) seen[f[0]] = std::stoull(f[4]);
+    if (f[0] == "ip1") {
+      EXPECT_EQ(f[1], "InnerProduct");
+    }
+  }
+  EXPECT_EQ(seen, expected) << r.output;
+  EXPECT_EQ(sum, total);
+  EXPECT_NE(r.output.find("\"act,1\",ReLU,"), std::string::npos) << r.output;
+
+  r = run_crema("time --model " + model + " --format json");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("--format"), std::string::npos) << r.output;
 }
 
 }  // namespace

@@ -58,6 +58,23 @@ std::vector<std::string> split_commas(const std::string& s) {
   return out;
 }
 
+// Bytes of the parameter gradients the solver updates (learnable, lr_mult != 0), per layer. A
+// blob shared by name counts once, at the layer that owns it (the first to declare it): that is
+// the one gradient buffer a data-parallel reduction sends.
+template <class T>
+std::vector<size_t> learnable_grad_bytes(const Net<T>& net) {
+  std::map<const Tensor<T>*, float> lr;
+  for (size_t j = 0; j < net.learnable_params().size(); ++j)
+    lr[net.learnable_params()[j]] = net.params_lr()[j];
+  std::vector<size_t> bytes(net.layers().size(), 0);
+  for (size_t i = 0; i < net.layers().size(); ++i)
+    for (const auto& b : net.layers()[i]->blobs()) {
+      const auto it = lr.find(b.get());
+      if (it != lr.end() && it->second != 0) bytes[i] += sizeof(T) * b->count();
+    }
+  return bytes;
+}
+
 }  // namespace
 
 void add_device_options(CLI::App* cmd, DeviceOptions* opt) {
@@ -214,7 +231,7 @@ void register_test(CLI::App& app) {
 
 void register_time(CLI::App& app) {
   struct Opts {
-    std::string model, phase = "TRAIN";
+    std::string model, phase = "TRAIN", format = "table";
     int iterations = 50;
     DeviceOptions dev;
   };
@@ -223,6 +240,10 @@ void register_time(CLI::App& app) {
   cmd->add_option("--model", o->model, "Net prototxt")->required();
   cmd->add_option("--iterations", o->iterations, "Timed iterations")->check(CLI::PositiveNumber);
   cmd->add_option("--phase", o->phase, "TRAIN or TEST");
+  cmd->add_option("--format", o->format,
+                  "table, or csv: one line per layer (name,type,forward_ms,backward_ms,"
+                  "grad_bytes) after a header line, nothing else on stdout")
+      ->check(CLI::IsMember({"table", "csv"}));
   add_device_options(cmd, &o->dev);
   cmd->callback([o] {
     Context ctx = make_context(o->dev);
@@ -233,8 +254,10 @@ void register_time(CLI::App& app) {
     NetState state;
     state.set_phase(parse_phase(o->phase));
     Net<float> net(np, ctx, state, &where);
-    print_memory(net, "timed");
+    const bool csv = o->format == "csv";
+    if (!csv) print_memory(net, "timed");
     const size_t n = net.layers().size();
+    const std::vector<size_t> grad = learnable_grad_bytes(net);
     std::vector<double> fwd(n, 0), bwd(n, 0);
     using clock = std::chrono::steady_clock;
     auto ms = [](clock::time_point a, clock::time_point b) {
@@ -266,15 +289,32 @@ void register_time(CLI::App& app) {
       }
     }
     const double total = ms(t0, clock::now());
-    std::printf("%-28s %-18s %12s %12s\n", "layer", "type", "forward ms", "backward ms");
-    double tf = 0, tb = 0;
-    for (size_t i = 0; i < n; ++i) {
-      std::printf("%-28s %-18s %12.4f %12.4f\n", net.layer_names()[i].c_str(),
-                  net.layers()[i]->type(), fwd[i] / o->iterations, bwd[i] / o->iterations);
-      tf += fwd[i], tb += bwd[i];
+    if (csv) {
+      // RFC 4180 quoting, for layer names with commas or quotes.
+      auto field = [](const std::string& s) {
+        if (s.find_first_of(",\"\n") == std::string::npos) return s;
+        std::string q = "\"";
+        for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+        return q + "\"";
+      };
+      std::printf("name,type,forward_ms,backward_ms,grad_bytes\n");
+      for (size_t i = 0; i < n; ++i)
+        std::printf("%s,%s,%.6f,%.6f,%zu\n", field(net.layer_names()[i]).c_str(),
+                    field(net.layers()[i]->type()).c_str(), fwd[i] / o->iterations,
+                    bwd[i] / o->iterations, grad[i]);
+      return;
     }
-    std::printf("%-47s %12.4f %12.4f\n", "total per iteration", tf / o->iterations,
-                tb / o->iterations);
+    std::printf("%-28s %-18s %12s %12s %14s\n", "layer", "type", "forward ms", "backward ms",
+                "grad bytes");
+    double tf = 0, tb = 0;
+    size_t tg = 0;
+    for (size_t i = 0; i < n; ++i) {
+      std::printf("%-28s %-18s %12.4f %12.4f %14zu\n", net.layer_names()[i].c_str(),
+                  net.layers()[i]->type(), fwd[i] / o->iterations, bwd[i] / o->iterations, grad[i]);
+      tf += fwd[i], tb += bwd[i], tg += grad[i];
+    }
+    std::printf("%-47s %12.4f %12.4f %14zu\n", "total per iteration", tf / o->iterations,
+                tb / o->iterations, tg);
     std::printf("forward-backward: %.4f ms per iteration over %d iterations (%.1f it/s)\n",
                 total / o->iterations, o->iterations, 1000.0 * o->iterations / total);
   });
