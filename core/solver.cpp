@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <numbers>
 
+#include "core/gpu_blas.h"
 #include "core/parallel.h"
 #include "cuda_kernels/solver_update.h"
 
@@ -246,16 +247,24 @@ void Solver<T>::apply_update() {
   const auto& lrs = net_->params_lr();
   const auto& decays = net_->params_weight_decay();
   const double rate = learning_rate(iter_);
+  // On a GPU context the gradients, weights and histories stay on the device.
+  const bool gpu = ctx_.on_gpu();
+  auto scale_diff = [&](Tensor<T>* p, T s) {
+    if (gpu) gpu_scal<T>(ctx_, p->count(), s, p->mutable_gpu_diff(ctx_));
+    else p->scale_diff(s);
+  };
   if (param_.iter_size() > 1)
-    for (Tensor<T>* p : params) p->scale_diff(T(1) / param_.iter_size());
+    for (Tensor<T>* p : params) scale_diff(p, T(1) / param_.iter_size());
   // Clip the global gradient norm (after iter_size normalisation, so the threshold does not
   // depend on how the batch was split).
   if (param_.clip_gradients() >= 0) {
     double sumsq = 0;
-    for (Tensor<T>* p : params) sumsq += p->sumsq_diff();
+    for (Tensor<T>* p : params)
+      sumsq += gpu ? gpu_dot<T>(ctx_, p->count(), p->gpu_diff(ctx_), p->gpu_diff(ctx_))
+                   : p->sumsq_diff();
     const double norm = std::sqrt(sumsq);
     if (norm > param_.clip_gradients())
-      for (Tensor<T>* p : params) p->scale_diff(static_cast<T>(param_.clip_gradients() / norm));
+      for (Tensor<T>* p : params) scale_diff(p, static_cast<T>(param_.clip_gradients() / norm));
   }
   const Kind kind = solver_kind(param_);
   kernels::UpdateArgs a{};
@@ -275,11 +284,15 @@ void Solver<T>::apply_update() {
     if (lrs[k] == 0) continue;  // frozen
     a.rate = rate * lrs[k];
     a.decay = param_.weight_decay() * decays[k];
+    const int64_t n = params[k]->count();
+    if (gpu) {
+      update_on_gpu(static_cast<int>(kind), a, k);
+      continue;
+    }
     T* w = params[k]->mutable_cpu_data();
     const T* g = params[k]->cpu_diff();
     T* h = history_[k]->mutable_cpu_data();
     T* h2 = history2_.empty() ? nullptr : history2_[k]->mutable_cpu_data();
-    const int64_t n = params[k]->count();
     switch (kind) {
       case Kind::kSGD:
         parallel_for(ctx_, n, [&](int64_t i) { kernels::sgd_update(i, a, w, g, h); });
@@ -305,6 +318,33 @@ void Solver<T>::apply_update() {
       }
     }
   }
+}
+
+template <class T>
+void Solver<T>::update_on_gpu(int kind_id, const kernels::UpdateArgs& a, size_t k) {
+#if CREMA_WITH_CUDA
+  const Kind kind = static_cast<Kind>(kind_id);
+  Tensor<T>& p = *net_->learnable_params()[k];
+  const cuda::Stream s = ctx_.cuda_stream();
+  const int64_t n = p.count();
+  T* w = p.mutable_gpu_data(ctx_);
+  const T* g = p.gpu_diff(ctx_);
+  T* h = history_[k]->mutable_gpu_data(ctx_);
+  T* h2 = history2_.empty() ? nullptr : history2_[k]->mutable_gpu_data(ctx_);
+  switch (kind) {
+    case Kind::kSGD: cuda::launch_sgd_update<T>(s, n, a, w, g, h); break;
+    case Kind::kNesterov: cuda::launch_nesterov_update<T>(s, n, a, w, g, h); break;
+    case Kind::kAdaGrad: cuda::launch_adagrad_update<T>(s, n, a, w, g, h); break;
+    case Kind::kRMSProp: cuda::launch_rmsprop_update<T>(s, n, a, w, g, h); break;
+    case Kind::kAdaDelta: cuda::launch_adadelta_update<T>(s, n, a, w, g, h, h2); break;
+    case Kind::kAdam:
+    case Kind::kAdamW:
+      cuda::launch_adam_update<T>(s, n, a, kind == Kind::kAdamW, w, g, h, h2);
+      break;
+  }
+#else
+  throw DeviceError("GPU solver update in a build without CUDA");
+#endif
 }
 
 template <class T>

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/grad_sync.h"
+#include "cuda_kernels/solver_update.h"
 #include "core/net.h"
 
 namespace crema {
@@ -63,6 +64,8 @@ class Solver {
  private:
   void init();
   void apply_update();
+  /// The update of learnable parameter k on the device (solver kind as its enum value).
+  void update_on_gpu(int kind, const kernels::UpdateArgs& a, size_t k);
   /// Data-parallel start: every rank takes rank 0's weights, histories and iteration.
   void broadcast_state();
   /// After each iteration's backward: every rank's loss and stop request; throws on a

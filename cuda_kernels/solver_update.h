@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -90,3 +91,26 @@ CREMA_HD inline void adam_update(int64_t i, const UpdateArgs& a, bool decoupled,
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+// CUDA launchers of the bodies above (cuda_kernels/solver_update.cu); CUDA builds only.
+template <class T>
+void launch_sgd_update(Stream s, int64_t n, const kernels::UpdateArgs& a, T* w, const T* g, T* h);
+template <class T>
+void launch_nesterov_update(Stream s, int64_t n, const kernels::UpdateArgs& a, T* w, const T* g,
+                            T* h);
+template <class T>
+void launch_adagrad_update(Stream s, int64_t n, const kernels::UpdateArgs& a, T* w, const T* g,
+                           T* h);
+template <class T>
+void launch_rmsprop_update(Stream s, int64_t n, const kernels::UpdateArgs& a, T* w, const T* g,
+                           T* h);
+template <class T>
+void launch_adadelta_update(Stream s, int64_t n, const kernels::UpdateArgs& a, T* w, const T* g,
+                            T* h, T* h2);
+template <class T>
+void launch_adam_update(Stream s, int64_t n, const kernels::UpdateArgs& a, bool decoupled, T* w,
+                        const T* g, T* m, T* v);
+
+}  // namespace crema::cuda

@@ -5,8 +5,10 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/gpu_blas.h"
 #include "core/io.h"
 #include "core/solver.h"
+#include "tests/cuda_test_util.h"
 #include "tests/test_util.h"
 
 namespace crema {
@@ -253,6 +255,75 @@ TEST(Solver, SnapshotResumeIsBitExactAndChecksummed) {
   // No temp files are left behind by atomic writes.
   for (const auto& e : fs::directory_iterator(dir))
     EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << e.path();
+}
+
+}  // namespace
+}  // namespace crema
+
+namespace crema {
+namespace {
+
+// The device update of every solver kind against the CPU body on the same values. nvcc may
+// fuse a multiply and an add (one rounding instead of two), so float results agree to 1e-6
+// relative rather than bitwise.
+TEST(GpuSolverUpdate, LaunchersMatchTheCpuBodies) {
+  CREMA_REQUIRE_GPU();
+#if CREMA_WITH_CUDA
+  const int64_t n = 1000;
+  const auto w0 = test::random_vector<float>(n, 41), g0 = test::random_vector<float>(n, 42);
+  auto h0 = test::random_vector<float>(n, 43), h20 = test::random_vector<float>(n, 44);
+  for (auto& v : h0) v = std::fabs(v);  // squared-gradient histories are >= 0
+  for (auto& v : h20) v = std::fabs(v);
+  kernels::UpdateArgs a{};
+  a.rate = 0.05, a.momentum = 0.9, a.momentum2 = 0.999, a.rms_decay = 0.98, a.delta = 1e-8;
+  a.decay = 5e-4, a.adam_correction = 0.7;
+  for (int kind = 0; kind < 7; ++kind) {
+    std::vector<float> w = w0, g = g0, h = h0, h2 = h20;
+    testing::DeviceBuffer<float> dw(w), dg(g), dh(h), dh2(h2);
+    for (int64_t i = 0; i < n; ++i) {
+      switch (kind) {
+        case 0: kernels::sgd_update(i, a, w.data(), g.data(), h.data()); break;
+        case 1: kernels::nesterov_update(i, a, w.data(), g.data(), h.data()); break;
+        case 2: kernels::adagrad_update(i, a, w.data(), g.data(), h.data()); break;
+        case 3: kernels::rmsprop_update(i, a, w.data(), g.data(), h.data()); break;
+        case 4: kernels::adadelta_update(i, a, w.data(), g.data(), h.data(), h2.data()); break;
+        default:
+          kernels::adam_update(i, a, kind == 6, w.data(), g.data(), h.data(), h2.data());
+      }
+    }
+    switch (kind) {
+      case 0: cuda::launch_sgd_update<float>(nullptr, n, a, dw.get(), dg.get(), dh.get()); break;
+      case 1: cuda::launch_nesterov_update<float>(nullptr, n, a, dw.get(), dg.get(), dh.get()); break;
+      case 2: cuda::launch_adagrad_update<float>(nullptr, n, a, dw.get(), dg.get(), dh.get()); break;
+      case 3: cuda::launch_rmsprop_update<float>(nullptr, n, a, dw.get(), dg.get(), dh.get()); break;
+      case 4:
+        cuda::launch_adadelta_update<float>(nullptr, n, a, dw.get(), dg.get(), dh.get(), dh2.get());
+        break;
+      default:
+        cuda::launch_adam_update<float>(nullptr, n, a, kind == 6, dw.get(), dg.get(), dh.get(),
+                                        dh2.get());
+    }
+    const auto gw = dw.to_host(), gh = dh.to_host();
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_NEAR(gw[i], w[i], 1e-6 * (1 + std::fabs(w[i]))) << "kind " << kind << " at " << i;
+      ASSERT_NEAR(gh[i], h[i], 1e-6 * (1 + std::fabs(h[i]))) << "kind " << kind << " at " << i;
+    }
+  }
+#endif
+}
+
+// The cuBLAS helpers the solver uses for iter_size scaling and gradient clipping.
+TEST(GpuSolverUpdate, ScaleAndDotOnTheDevice) {
+  CREMA_REQUIRE_GPU();
+  Context gpu = Context::gpu(0, 1);
+  Tensor<double> t({257});
+  test::fill_uniform(t, -1, 1, 45);
+  std::vector<double> want(t.cpu_data(), t.cpu_data() + t.count());
+  double sumsq = 0;
+  for (double& v : want) sumsq += (v * 0.5) * (v * 0.5), v *= 0.5;
+  gpu_scal<double>(gpu, t.count(), 0.5, t.mutable_gpu_data(gpu));
+  EXPECT_NEAR(gpu_dot<double>(gpu, t.count(), t.gpu_data(gpu), t.gpu_data(gpu)), sumsq, 1e-12);
+  for (int64_t i = 0; i < t.count(); ++i) EXPECT_DOUBLE_EQ(t.cpu_data()[i], want[i]) << i;
 }
 
 }  // namespace

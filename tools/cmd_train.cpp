@@ -11,6 +11,7 @@
 
 #include "core/net.h"
 #include "core/solver.h"
+#include "core/timer.h"
 #include "tools/commands.h"
 
 namespace crema::cli {
@@ -79,7 +80,8 @@ std::vector<size_t> learnable_grad_bytes(const Net<T>& net) {
 
 void add_device_options(CLI::App* cmd, DeviceOptions* opt) {
   cmd->add_option("--gpu", opt->gpu,
-                  "CUDA device id to run on (e.g. 0; see device_query); default: the CPU");
+                  "CUDA device id to run on (e.g. 0; see device_query); under mpirun or srun one "
+                  "per rank on a node, e.g. 0,1,2,3; default: the CPU");
   cmd->add_option("--threads", opt->threads, "CPU threads (0 = all cores)")
       ->check(CLI::NonNegativeNumber);
 }
@@ -255,29 +257,32 @@ void register_time(CLI::App& app) {
     state.set_phase(parse_phase(o->phase));
     Net<float> net(np, ctx, state, &where);
     const bool csv = o->format == "csv";
-    if (!csv) print_memory(net, "timed");
+    if (!csv) {
+      print_memory(net, "timed");
+      std::printf("timing: %s\n", ctx.on_gpu() ? "CUDA events on the device's stream (device time)"
+                                                : "the CPU's steady clock");
+    }
     const size_t n = net.layers().size();
     const std::vector<size_t> grad = learnable_grad_bytes(net);
     std::vector<double> fwd(n, 0), bwd(n, 0);
-    using clock = std::chrono::steady_clock;
-    auto ms = [](clock::time_point a, clock::time_point b) {
-      return std::chrono::duration<double, std::milli>(b - a).count();
-    };
+    // CUDA events on a GPU context: each layer's device time, not its launch time.
+    StreamTimer layer_timer(ctx), total_timer(ctx);
     net.forward_backward();  // warm-up
-    const auto t0 = clock::now();
+    total_timer.start();
     for (int it = 0; it < o->iterations; ++it) {
       for (size_t i = 0; i < n; ++i) {
-        const auto a = clock::now();
+        layer_timer.start();
         try {
           net.layers()[i]->forward(ctx, net.bottom_vecs()[i], net.top_vecs()[i]);
         } catch (...) {
           rethrow_with_context(net.layer_where(static_cast<int>(i)));
         }
-        fwd[i] += ms(a, clock::now());
+        layer_timer.stop();
+        fwd[i] += layer_timer.elapsed_ms();
       }
       for (size_t i = n; i-- > 0;) {
         if (!net.layer_need_backward(static_cast<int>(i))) continue;
-        const auto a = clock::now();
+        layer_timer.start();
         try {
           net.layers()[i]->backward(ctx, net.top_vecs()[i],
                                     net.bottom_need_backward(static_cast<int>(i)),
@@ -285,10 +290,12 @@ void register_time(CLI::App& app) {
         } catch (...) {
           rethrow_with_context(net.layer_where(static_cast<int>(i)));
         }
-        bwd[i] += ms(a, clock::now());
+        layer_timer.stop();
+        bwd[i] += layer_timer.elapsed_ms();
       }
     }
-    const double total = ms(t0, clock::now());
+    total_timer.stop();
+    const double total = total_timer.elapsed_ms();
     if (csv) {
       // RFC 4180 quoting, for layer names with commas or quotes.
       auto field = [](const std::string& s) {

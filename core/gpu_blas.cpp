@@ -1,0 +1,65 @@
+#include "core/gpu_blas.h"
+
+#include "core/error.h"
+
+#if CREMA_WITH_CUDA
+#include <cublas_v2.h>
+#endif
+
+namespace crema {
+
+#if CREMA_WITH_CUDA
+namespace {
+
+void check_cublas(cublasStatus_t s, const char* call) {
+  if (s != CUBLAS_STATUS_SUCCESS)
+    throw DeviceError(str_cat(call, " failed: ", cublasGetStatusName(s), " (",
+                              cublasGetStatusString(s), ")"));
+}
+
+cublasHandle_t handle(const Context& ctx) {
+  CREMA_CHECK_AS(InternalError, ctx.cuda != nullptr, "cuBLAS call on a CPU context");
+  return static_cast<cublasHandle_t>(ctx.cuda->cublas());
+}
+
+}  // namespace
+
+template <>
+void gpu_scal<float>(const Context& ctx, int64_t n, float alpha, float* x) {
+  check_cublas(cublasSscal_64(handle(ctx), n, &alpha, x, 1), "cublasSscal");
+}
+template <>
+void gpu_scal<double>(const Context& ctx, int64_t n, double alpha, double* x) {
+  check_cublas(cublasDscal_64(handle(ctx), n, &alpha, x, 1), "cublasDscal");
+}
+template <>
+double gpu_dot<float>(const Context& ctx, int64_t n, const float* x, const float* y) {
+  float r = 0;
+  check_cublas(cublasSdot_64(handle(ctx), n, x, 1, y, 1, &r), "cublasSdot");
+  return r;
+}
+template <>
+double gpu_dot<double>(const Context& ctx, int64_t n, const double* x, const double* y) {
+  double r = 0;
+  check_cublas(cublasDdot_64(handle(ctx), n, x, 1, y, 1, &r), "cublasDdot");
+  return r;
+}
+
+#else
+
+template <class T>
+void gpu_scal(const Context&, int64_t, T, T*) {
+  throw DeviceError("cuBLAS is not available: this crema was built without CUDA");
+}
+template <class T>
+double gpu_dot(const Context&, int64_t, const T*, const T*) {
+  throw DeviceError("cuBLAS is not available: this crema was built without CUDA");
+}
+template void gpu_scal<float>(const Context&, int64_t, float, float*);
+template void gpu_scal<double>(const Context&, int64_t, double, double*);
+template double gpu_dot<float>(const Context&, int64_t, const float*, const float*);
+template double gpu_dot<double>(const Context&, int64_t, const double*, const double*);
+
+#endif
+
+}  // namespace crema
