@@ -20,9 +20,10 @@ struct LayerCase {
   TensorVec<float> bottom, top;
   std::unique_ptr<Layer<float>> layer;
 
+  /// `device` >= 0 runs the layer on that CUDA device (Context::gpu).
   LayerCase(const std::string& text, const std::vector<std::vector<int64_t>>& shapes, int tops_n,
-            int threads)
-      : ctx(Context::cpu(threads)) {
+            int threads, int device = -1)
+      : ctx(device >= 0 ? Context::gpu(device, threads) : Context::cpu(threads)) {
     LayerParameter p;
     google::protobuf::TextFormat::ParseFromString(text, &p);
     std::mt19937 gen(1);
