@@ -442,37 +442,20 @@ Communicator::Ticket Communicator::post_allreduce_sum(void* data, int64_t count,
                                                       std::string label,
                                                       std::function<void()> before,
                                                       std::function<void()> after) {
-  Job j;
-  j.kind = Job::kAllreduce;
-  j.data = data;
-  j.count = count;
-  j.type = type;
-  j.label = std::move(label);
-  j.before = std::move(before);
-  j.after = std::move(after);
-  return post(std::move(j));
+  return post({.kind = Job::kAllreduce, .data = data, .count = count, .type = type,
+               .label = std::move(label), .before = std::move(before), .after = std::move(after)});
 }
 
 Communicator::Ticket Communicator::post_broadcast(void* data, int64_t bytes, int root,
                                                   std::string label) {
-  Job j;
-  j.kind = Job::kBroadcast;
-  j.data = data;
-  j.count = bytes;
-  j.root = root;
-  j.label = std::move(label);
-  return post(std::move(j));
+  return post({.kind = Job::kBroadcast, .data = data, .count = bytes, .root = root,
+               .label = std::move(label), .before = {}, .after = {}});
 }
 
 Communicator::Ticket Communicator::post_allgather(const void* send, void* recv, int64_t bytes,
                                                   std::string label) {
-  Job j;
-  j.kind = Job::kAllgather;
-  j.send = send;
-  j.data = recv;
-  j.count = bytes;
-  j.label = std::move(label);
-  return post(std::move(j));
+  return post({.kind = Job::kAllgather, .data = recv, .send = send, .count = bytes,
+               .label = std::move(label), .before = {}, .after = {}});
 }
 
 }  // namespace crema

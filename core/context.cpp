@@ -12,6 +12,8 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
+
+#include "core/cuda_check.h"
 #endif
 
 namespace crema {
@@ -39,18 +41,6 @@ Context Context::gpu(int device, int threads, uint64_t seed) {
 }
 
 #if CREMA_WITH_CUDA
-namespace {
-
-void check_cuda(cudaError_t err, const char* call) {
-  if (err != cudaSuccess) {
-    cudaGetLastError();
-    throw DeviceError(
-        str_cat(call, " failed: ", cudaGetErrorName(err), " (", cudaGetErrorString(err), ")"));
-  }
-}
-
-}  // namespace
-
 CudaResources::CudaResources(int device) : device_(device) {
   check_cuda(cudaSetDevice(device), "cudaSetDevice");
   check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");

@@ -9,6 +9,8 @@
 #if CREMA_WITH_NCCL
 #include <cuda_runtime.h>
 #include <nccl.h>
+
+#include "core/cuda_check.h"
 #endif
 
 namespace crema {
@@ -16,14 +18,6 @@ namespace crema {
 #if CREMA_WITH_NCCL
 
 namespace {
-
-void check_cuda(cudaError_t err, const char* call) {
-  if (err != cudaSuccess) {
-    cudaGetLastError();
-    throw DeviceError(str_cat(call, " failed: ", cudaGetErrorName(err), " (",
-                              cudaGetErrorString(err), ")"));
-  }
-}
 
 void check_nccl(ncclResult_t r, const char* call, int rank) {
   if (r != ncclSuccess)

@@ -4,23 +4,11 @@
 
 #if CREMA_WITH_CUDA
 #include <cuda_runtime.h>
+
+#include "core/cuda_check.h"
 #endif
 
 namespace crema {
-
-#if CREMA_WITH_CUDA
-namespace {
-
-void check_cuda(cudaError_t err, const char* call) {
-  if (err != cudaSuccess) {
-    cudaGetLastError();
-    throw DeviceError(str_cat(call, " failed: ", cudaGetErrorName(err), " (",
-                              cudaGetErrorString(err), ")"));
-  }
-}
-
-}  // namespace
-#endif
 
 StreamTimer::StreamTimer(const Context& ctx) : ctx_(ctx) {
 #if CREMA_WITH_CUDA
