@@ -11,6 +11,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libopenblas-openmp-dev liblmdb-dev lmdb-utils zlib1g-dev libmatio-dev \
   libopencv-core-dev libopencv-imgcodecs-dev libopencv-imgproc-dev \
   libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
-  libopenmpi-dev openmpi-bin \
+  libopenmpi-dev openmpi-bin iproute2 \
   dataset-fashion-mnist > /dev/null
 echo "dependencies installed"
