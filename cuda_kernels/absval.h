@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -24,3 +25,13 @@ CREMA_HD inline void absval_backward(int64_t i, const T* x, const T* dy, T* dx) 
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/absval.cu; CUDA builds only).
+template <class T>
+void launch_absval_forward(Stream s, int64_t n, const T* x, T* y);
+template <class T>
+void launch_absval_backward(Stream s, int64_t n, const T* x, const T* dy, T* dx);
+
+}  // namespace crema::cuda

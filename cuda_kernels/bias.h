@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -38,3 +39,15 @@ CREMA_HD inline void bias_param_backward(int64_t d, const BroadcastArgs& a, cons
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/bias.cu; CUDA builds only).
+template <class T>
+void launch_bias_forward(Stream s, int64_t n, const kernels::BroadcastArgs& a, const T* x,
+                         const T* b, T* y);
+template <class T>
+void launch_bias_param_backward(Stream s, int64_t n, const kernels::BroadcastArgs& a, const T* dy,
+                                T* db, bool accumulate);
+
+}  // namespace crema::cuda

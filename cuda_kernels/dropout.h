@@ -5,6 +5,7 @@
 
 #include "core/hd.h"
 #include "core/rng.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -42,3 +43,14 @@ CREMA_HD inline void dropout_backward(int64_t i, T scale, const uint8_t* mask, c
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/dropout.cu; CUDA builds only).
+template <class T>
+void launch_dropout_forward(Stream s, int64_t n, const kernels::DropoutArgs<T>& a, const T* x,
+                            uint8_t* mask, T* y);
+template <class T>
+void launch_dropout_backward(Stream s, int64_t n, T scale, const uint8_t* mask, const T* dy, T* dx);
+
+}  // namespace crema::cuda

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -77,3 +78,16 @@ CREMA_HD inline void eltwise_backward(int64_t i, const EltwiseArgs& a, int b, co
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/eltwise.cu; CUDA builds only).
+template <class T>
+void launch_eltwise_forward(Stream s, int64_t n, const kernels::EltwiseArgs& a, const T* const* x,
+                            const T* coeff, T* y, int32_t* arg);
+template <class T>
+void launch_eltwise_backward(Stream s, int64_t n, const kernels::EltwiseArgs& a, int b,
+                             const T* const* x, const T* coeff, const T* y, const T* dy,
+                             const int32_t* arg, T* dx);
+
+}  // namespace crema::cuda

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -32,3 +33,14 @@ CREMA_HD inline void elu_backward(int64_t i, const EluArgs<T>& a, const T* v, co
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/elu.cu; CUDA builds only).
+template <class T>
+void launch_elu_forward(Stream s, int64_t n, const kernels::EluArgs<T>& a, const T* x, T* y);
+template <class T>
+void launch_elu_backward(Stream s, int64_t n, const kernels::EluArgs<T>& a, const T* v, const T* y,
+                         const T* dy, T* dx);
+
+}  // namespace crema::cuda

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -30,3 +31,14 @@ CREMA_HD inline void exp_backward(int64_t i, const ExpArgs<T>& a, const T* y, co
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/exp.cu; CUDA builds only).
+template <class T>
+void launch_exp_forward(Stream s, int64_t n, const kernels::ExpArgs<T>& a, const T* x, T* y);
+template <class T>
+void launch_exp_backward(Stream s, int64_t n, const kernels::ExpArgs<T>& a, const T* y, const T* dy,
+                         T* dx);
+
+}  // namespace crema::cuda

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -29,3 +30,14 @@ CREMA_HD inline void log_backward(int64_t i, const LogArgs<T>& a, const T* x, co
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/log.cu; CUDA builds only).
+template <class T>
+void launch_log_forward(Stream s, int64_t n, const kernels::LogArgs<T>& a, const T* x, T* y);
+template <class T>
+void launch_log_backward(Stream s, int64_t n, const kernels::LogArgs<T>& a, const T* x, const T* dy,
+                         T* dx);
+
+}  // namespace crema::cuda

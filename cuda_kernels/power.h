@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -48,3 +49,14 @@ CREMA_HD inline void power_backward(int64_t i, const PowerArgs<T>& a, const T* x
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/power.cu; CUDA builds only).
+template <class T>
+void launch_power_forward(Stream s, int64_t n, const kernels::PowerArgs<T>& a, const T* x, T* y);
+template <class T>
+void launch_power_backward(Stream s, int64_t n, const kernels::PowerArgs<T>& a, const T* x,
+                           const T* dy, T* dx);
+
+}  // namespace crema::cuda

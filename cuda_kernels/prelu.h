@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -53,3 +54,18 @@ CREMA_HD inline void prelu_slope_backward(int64_t c, const PReluArgs& a, const T
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/prelu.cu; CUDA builds only).
+template <class T>
+void launch_prelu_forward(Stream s, int64_t n, const kernels::PReluArgs& a, const T* x,
+                          const T* slope, T* y);
+template <class T>
+void launch_prelu_backward(Stream s, int64_t n, const kernels::PReluArgs& a, const T* x,
+                           const T* slope, const T* dy, T* dx);
+template <class T>
+void launch_prelu_slope_backward(Stream s, int64_t n, const kernels::PReluArgs& a, const T* x,
+                                 const T* dy, T* partial);
+
+}  // namespace crema::cuda

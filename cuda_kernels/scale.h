@@ -5,6 +5,7 @@
 
 #include "core/hd.h"
 #include "cuda_kernels/bias.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -41,3 +42,15 @@ CREMA_HD inline void scale_param_backward(int64_t d, const BroadcastArgs& a, con
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/scale.cu; CUDA builds only).
+template <class T>
+void launch_scale_forward(Stream s, int64_t n, const kernels::BroadcastArgs& a, const T* x,
+                          const T* sc, const T* b, T* y);
+template <class T>
+void launch_scale_param_backward(Stream s, int64_t n, const kernels::BroadcastArgs& a, const T* dy,
+                                 const T* x, T* ds, bool accumulate);
+
+}  // namespace crema::cuda

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -14,3 +15,11 @@ CREMA_HD inline void threshold_forward(int64_t i, T threshold, const T* x, T* y)
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/threshold.cu; CUDA builds only).
+template <class T>
+void launch_threshold_forward(Stream s, int64_t n, T threshold, const T* x, T* y);
+
+}  // namespace crema::cuda

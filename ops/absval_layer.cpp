@@ -37,6 +37,24 @@ void AbsValLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   parallel_for(ctx, bottom[0]->count(), [&](int64_t i) { kernels::absval_backward(i, x, dy, dx); });
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void AbsValLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                 const TensorVec<T>& top) {
+  cuda::launch_absval_forward<T>(ctx.cuda_stream(), bottom[0]->count(), bottom[0]->gpu_data(ctx),
+                                 top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void AbsValLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                  const std::vector<bool>& propagate_down,
+                                  const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  cuda::launch_absval_backward<T>(ctx.cuda_stream(), bottom[0]->count(), bottom[0]->gpu_data(ctx),
+                                  top[0]->gpu_diff(ctx), bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(AbsValLayer);
 
 }  // namespace crema

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "core/parallel.h"
+#include "ops/gpu_copy.h"
 
 namespace crema {
 namespace {
@@ -97,6 +98,30 @@ void BiasLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
     std::copy(dy, dy + n, bottom[0]->mutable_cpu_diff());
   }
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void BiasLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  const T* b = (bottom.size() > 1 ? bottom[1] : this->blobs_[0].get())->gpu_data(ctx);
+  cuda::launch_bias_forward<T>(ctx.cuda_stream(), dims_.outer * dims_.dim, dims_,
+                               bottom[0]->gpu_data(ctx), b, top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void BiasLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                const std::vector<bool>& propagate_down,
+                                const TensorVec<T>& bottom) {
+  const T* dy = top[0]->gpu_diff(ctx);
+  const bool learned = bottom.size() == 1;
+  if (learned ? this->param_propagate_down(0) : propagate_down[1]) {
+    // As backward_cpu: a learned bias accumulates its diff; a bias bottom gets it written.
+    T* db = (learned ? this->blobs_[0].get() : bottom[1])->mutable_gpu_diff(ctx);
+    cuda::launch_bias_param_backward<T>(ctx.cuda_stream(), dims_.dim, dims_, dy, db, learned);
+  }
+  if (propagate_down[0] && top[0] != bottom[0])
+    cuda::copy(ctx, top[0]->count(), dy, bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(BiasLayer);
 

@@ -6,6 +6,7 @@
 #include "core/parallel.h"
 #include "core/rng.h"
 #include "cuda_kernels/dropout.h"
+#include "ops/gpu_copy.h"
 
 namespace crema {
 
@@ -39,6 +40,23 @@ void DropoutLayer<T>::load_state(const std::string& state) {
 }
 
 template <class T>
+std::vector<uint8_t> DropoutLayer<T>::mask() const {
+  if (!mask_ || mask_->size() == 0) return {};
+  const auto* m = static_cast<const uint8_t*>(mask_->cpu_data());
+  return std::vector<uint8_t>(m, m + mask_->size());
+}
+
+template <class T>
+kernels::DropoutArgs<T> DropoutLayer<T>::start_train_forward(const Context& ctx, int64_t n) {
+  // See Note [Counter-based dropout] in cuda_kernels/dropout.h.
+  const uint64_t stream = rng::hash_name(this->name().c_str()) ^ counter_;
+  ++counter_;
+  const size_t bytes = static_cast<size_t>(n);
+  if (!mask_ || mask_->size() != bytes) mask_ = std::make_unique<SyncedMemory>(bytes);
+  return {ctx.seed, stream, ratio_, scale_};
+}
+
+template <class T>
 void DropoutLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
                                   const TensorVec<T>& top) {
   const int64_t n = bottom[0]->count();
@@ -48,12 +66,8 @@ void DropoutLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
     if (x != y) std::copy(x, x + n, y);
     return;
   }
-  // See Note [Counter-based dropout] in cuda_kernels/dropout.h.
-  const uint64_t stream = rng::hash_name(this->name().c_str()) ^ counter_;
-  ++counter_;
-  mask_.resize(static_cast<size_t>(n));
-  const kernels::DropoutArgs<T> args{ctx.seed, stream, ratio_, scale_};
-  uint8_t* mask = mask_.data();
+  const kernels::DropoutArgs<T> args = start_train_forward(ctx, n);
+  uint8_t* mask = static_cast<uint8_t*>(mask_->mutable_cpu_data());
   parallel_for(ctx, n, [&](int64_t i) { kernels::dropout_forward(i, args, x, mask, y); });
 }
 
@@ -69,11 +83,46 @@ void DropoutLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
     if (dx != dy) std::copy(dy, dy + n, dx);
     return;
   }
-  CREMA_ASSERT(static_cast<int64_t>(mask_.size()) == n);
+  CREMA_ASSERT(mask_ && static_cast<int64_t>(mask_->size()) == n);
   const T scale = scale_;
-  const uint8_t* mask = mask_.data();
+  const uint8_t* mask = static_cast<const uint8_t*>(mask_->cpu_data());
   parallel_for(ctx, n, [&](int64_t i) { kernels::dropout_backward(i, scale, mask, dy, dx); });
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void DropoutLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                  const TensorVec<T>& top) {
+  const int64_t n = bottom[0]->count();
+  const T* x = bottom[0]->gpu_data(ctx);
+  T* y = top[0]->mutable_gpu_data(ctx);
+  if (this->phase() != TRAIN) {
+    cuda::copy(ctx, n, x, y);
+    return;
+  }
+  // The same stream, counter and body as forward_cpu: the device mask equals the host one.
+  const kernels::DropoutArgs<T> args = start_train_forward(ctx, n);
+  uint8_t* mask = static_cast<uint8_t*>(mask_->mutable_gpu_data(ctx.device, ctx.cuda_stream()));
+  cuda::launch_dropout_forward<T>(ctx.cuda_stream(), n, args, x, mask, y);
+}
+
+template <class T>
+void DropoutLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                   const std::vector<bool>& propagate_down,
+                                   const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  const int64_t n = bottom[0]->count();
+  const T* dy = top[0]->gpu_diff(ctx);
+  T* dx = bottom[0]->mutable_gpu_diff(ctx);
+  if (this->phase() != TRAIN) {
+    cuda::copy(ctx, n, dy, dx);
+    return;
+  }
+  CREMA_ASSERT(mask_ && static_cast<int64_t>(mask_->size()) == n);
+  const auto* mask = static_cast<const uint8_t*>(mask_->gpu_data(ctx.device, ctx.cuda_stream()));
+  cuda::launch_dropout_backward<T>(ctx.cuda_stream(), n, scale_, mask, dy, dx);
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(DropoutLayer);
 

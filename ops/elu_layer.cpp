@@ -41,6 +41,25 @@ void ELULayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                [&](int64_t i) { kernels::elu_backward(i, args, v, y, dy, dx); });
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void ELULayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  cuda::launch_elu_forward<T>(ctx.cuda_stream(), bottom[0]->count(), kernels::EluArgs<T>{alpha_},
+                              bottom[0]->gpu_data(ctx), top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void ELULayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                               const std::vector<bool>& propagate_down,
+                               const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  // As backward_cpu: the bottom data is the output when in-place.
+  cuda::launch_elu_backward<T>(ctx.cuda_stream(), bottom[0]->count(), kernels::EluArgs<T>{alpha_},
+                               bottom[0]->gpu_data(ctx), top[0]->gpu_data(ctx),
+                               top[0]->gpu_diff(ctx), bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(ELULayer);
 
 }  // namespace crema

@@ -47,6 +47,25 @@ void ExpLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                [&](int64_t i) { kernels::exp_backward(i, args, y, dy, dx); });
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void ExpLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  cuda::launch_exp_forward<T>(ctx.cuda_stream(), bottom[0]->count(),
+                              kernels::ExpArgs<T>{inner_scale_, outer_scale_},
+                              bottom[0]->gpu_data(ctx), top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void ExpLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                               const std::vector<bool>& propagate_down,
+                               const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  cuda::launch_exp_backward<T>(
+      ctx.cuda_stream(), bottom[0]->count(), kernels::ExpArgs<T>{inner_scale_, outer_scale_},
+      top[0]->gpu_data(ctx), top[0]->gpu_diff(ctx), bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(ExpLayer);
 
 }  // namespace crema

@@ -49,6 +49,25 @@ void LogLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                [&](int64_t i) { kernels::log_backward(i, args, x, dy, dx); });
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void LogLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  cuda::launch_log_forward<T>(ctx.cuda_stream(), bottom[0]->count(),
+                              kernels::LogArgs<T>{scale_, shift_, base_scale_},
+                              bottom[0]->gpu_data(ctx), top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void LogLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                               const std::vector<bool>& propagate_down,
+                               const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  cuda::launch_log_backward<T>(
+      ctx.cuda_stream(), bottom[0]->count(), kernels::LogArgs<T>{scale_, shift_, base_scale_},
+      bottom[0]->gpu_data(ctx), top[0]->gpu_diff(ctx), bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(LogLayer);
 
 }  // namespace crema

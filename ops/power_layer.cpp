@@ -44,6 +44,26 @@ void PowerLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                [&](int64_t i) { kernels::power_backward(i, args, x, dy, dx); });
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void PowerLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  cuda::launch_power_forward<T>(ctx.cuda_stream(), bottom[0]->count(),
+                                kernels::PowerArgs<T>{power_, scale_, shift_},
+                                bottom[0]->gpu_data(ctx), top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void PowerLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                 const std::vector<bool>& propagate_down,
+                                 const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  // As backward_cpu: x is not read in the in-place cases.
+  cuda::launch_power_backward<T>(
+      ctx.cuda_stream(), bottom[0]->count(), kernels::PowerArgs<T>{power_, scale_, shift_},
+      bottom[0]->gpu_data(ctx), top[0]->gpu_diff(ctx), bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(PowerLayer);
 
 }  // namespace crema

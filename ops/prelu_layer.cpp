@@ -1,6 +1,7 @@
 #include "ops/prelu_layer.h"
 
 #include "core/parallel.h"
+#include "ops/gpu_copy.h"
 
 namespace crema {
 
@@ -36,6 +37,8 @@ void PReLULayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom, const Tens
                     channel_shared_ ? " (channel_shared)" : " (one per channel, axis 1)",
                     "; the channel count changed after setup or the loaded weights do not fit");
   args_ = {x.shape(0), x.shape(1), x.count(2), channel_shared_};
+  slope_sum_ = channel_shared_ ? kernels::BroadcastArgs{1, 1, x.shape(1)}
+                               : kernels::BroadcastArgs{1, x.shape(1), 1};
   if (top[0] != bottom[0]) {
     top[0]->reshape_like(x);
   } else {
@@ -67,14 +70,11 @@ void PReLULayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
     T* partial = slope_partial_.mutable_cpu_data();
     parallel_for(ctx, a.channels,
                  [&](int64_t c) { kernels::prelu_slope_backward(c, a, x, dy, partial); });
+    // slope_diff += the partials (summed over channels when shared), in channel order.
+    const kernels::BroadcastArgs r = slope_sum_;
     T* slope_diff = this->blobs_[0]->mutable_cpu_diff();
-    if (channel_shared_) {
-      T sum = T(0);
-      for (int64_t c = 0; c < a.channels; ++c) sum += partial[c];
-      slope_diff[0] += sum;
-    } else {
-      for (int64_t c = 0; c < a.channels; ++c) slope_diff[c] += partial[c];
-    }
+    parallel_for(ctx, r.dim,
+                 [&](int64_t k) { kernels::bias_param_backward(k, r, partial, slope_diff, true); });
   }
   if (propagate_down[0]) {
     const T* slope = this->blobs_[0]->cpu_data();
@@ -83,6 +83,37 @@ void PReLULayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                  [&](int64_t i) { kernels::prelu_backward(i, a, x, slope, dy, dx); });
   }
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void PReLULayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  const int64_t n = bottom[0]->count();
+  if (top[0] == bottom[0])
+    cuda::copy(ctx, n, bottom[0]->gpu_data(ctx), bottom_copy_.mutable_gpu_data(ctx));
+  cuda::launch_prelu_forward<T>(ctx.cuda_stream(), n, args_, bottom[0]->gpu_data(ctx),
+                                this->blobs_[0]->gpu_data(ctx), top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void PReLULayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                 const std::vector<bool>& propagate_down,
+                                 const TensorVec<T>& bottom) {
+  const T* x = top[0] == bottom[0] ? bottom_copy_.gpu_data(ctx) : bottom[0]->gpu_data(ctx);
+  const T* dy = top[0]->gpu_diff(ctx);
+  // As backward_cpu: the slope gradient first, since in-place dx overwrites dy.
+  if (this->param_propagate_down(0)) {
+    T* partial = slope_partial_.mutable_gpu_data(ctx);
+    cuda::launch_prelu_slope_backward<T>(ctx.cuda_stream(), args_.channels, args_, x, dy, partial);
+    cuda::launch_bias_param_backward<T>(ctx.cuda_stream(), slope_sum_.dim, slope_sum_, partial,
+                                        this->blobs_[0]->mutable_gpu_diff(ctx), true);
+  }
+  if (propagate_down[0]) {
+    cuda::launch_prelu_backward<T>(ctx.cuda_stream(), bottom[0]->count(), args_, x,
+                                   this->blobs_[0]->gpu_data(ctx), dy,
+                                   bottom[0]->mutable_gpu_diff(ctx));
+  }
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(PReLULayer);
 

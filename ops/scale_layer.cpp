@@ -6,6 +6,7 @@
 #include "core/parallel.h"
 #include "cuda_kernels/scale.h"
 #include "ops/bias_layer.h"
+#include "ops/gpu_copy.h"
 
 namespace crema {
 
@@ -91,6 +92,42 @@ void ScaleLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                  [&](int64_t i) { kernels::scale_forward<T>(i, d, dy, s, nullptr, dx); });
   }
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void ScaleLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  const T* x = bottom[0]->gpu_data(ctx);
+  // In place, the scale gradient still needs the input.
+  if (top[0] == bottom[0]) cuda::copy(ctx, bottom[0]->count(), x, x_copy_.mutable_gpu_data(ctx));
+  const T* b = bias_term_ ? this->blobs_[bias_index_]->gpu_data(ctx) : nullptr;
+  cuda::launch_scale_forward<T>(ctx.cuda_stream(), dims_.outer * dims_.dim, dims_, x,
+                                scale(bottom).gpu_data(ctx), b, top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void ScaleLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                 const std::vector<bool>& propagate_down,
+                                 const TensorVec<T>& bottom) {
+  const kernels::BroadcastArgs d = dims_;
+  const T* dy = top[0]->gpu_diff(ctx);
+  // As backward_cpu: parameter and scale-bottom gradients first, since in place dx overwrites dy.
+  if (bias_term_ && this->param_propagate_down(bias_index_)) {
+    cuda::launch_bias_param_backward<T>(ctx.cuda_stream(), d.dim, d, dy,
+                                        this->blobs_[bias_index_]->mutable_gpu_diff(ctx), true);
+  }
+  const bool learned = bottom.size() == 1;
+  if (learned ? this->param_propagate_down(0) : propagate_down[1]) {
+    const T* x = (top[0] == bottom[0] ? x_copy_ : *bottom[0]).gpu_data(ctx);
+    T* ds = (learned ? this->blobs_[0].get() : bottom[1])->mutable_gpu_diff(ctx);
+    cuda::launch_scale_param_backward<T>(ctx.cuda_stream(), d.dim, d, dy, x, ds, learned);
+  }
+  if (propagate_down[0]) {
+    cuda::launch_scale_forward<T>(ctx.cuda_stream(), d.outer * d.dim, d, dy,
+                                  scale(bottom).gpu_data(ctx), nullptr,
+                                  bottom[0]->mutable_gpu_diff(ctx));
+  }
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(ScaleLayer);
 

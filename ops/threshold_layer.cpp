@@ -34,6 +34,23 @@ void ThresholdLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                     "`propagate_down: false` to this layer (or drop force_backward)");
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void ThresholdLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                    const TensorVec<T>& top) {
+  cuda::launch_threshold_forward<T>(ctx.cuda_stream(), bottom[0]->count(), threshold_,
+                                    bottom[0]->gpu_data(ctx), top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void ThresholdLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                     const std::vector<bool>& propagate_down,
+                                     const TensorVec<T>& bottom) {
+  // No gradient on either device: the same check as backward_cpu, which touches no data.
+  backward_cpu(ctx, top, propagate_down, bottom);
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(ThresholdLayer);
 
 }  // namespace crema

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_layer_checks.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/absval_ref.h"
 #include "tests/test_util.h"
@@ -56,6 +57,16 @@ TEST(AbsVal, Errors) {
   EXPECT_THROW(test::make_layer<float>(kAbsVal, ctx, {&z}, {&z}), ConfigError);
   EXPECT_THROW(test::make_layer<float>(kAbsVal, ctx, {&x, &z}, {&y}), ConfigError);
   EXPECT_THROW(test::make_layer<float>(kAbsVal, ctx, {&x}, {&y, &z}), ConfigError);
+}
+
+// The layer's GPU path against its CPU path, forward and backward: |x| and sign(x) * dy are
+// exact, so bitwise (AbsVal never runs in-place).
+TEST(GpuAbsVal, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  Tensor<float> x({2, 3, 8, 8});
+  test::fill_uniform(x, -2, 2, 61);
+  x.mutable_cpu_data()[0] = 0.0f;  // sign(0) = 0 on both devices
+  test::expect_gpu_matches_cpu(kAbsVal, x, false, 0);
 }
 
 }  // namespace

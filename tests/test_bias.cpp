@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ops/bias_layer.h"
+#include "tests/gpu_layer_checks.h"
 #include "tests/reference/scale_ref.h"
 #include "tests/test_util.h"
 
@@ -162,6 +163,22 @@ TEST(Bias, BadParametersAndShapesThrow) {
   TensorVec<float> three{&x, &wrong, &wrong}, two_tops{&y, &y2};
   EXPECT_THROW(make_layer<float>(bias_text(""), ctx, three, top), ConfigError);
   EXPECT_THROW(make_layer<float>(bias_text(""), ctx, bottom, two_tops), ConfigError);
+}
+
+// The layer's GPU path against its CPU path on every case (learned bias separate and in-place,
+// bias bottom), forward, input and bias gradients: bitwise, since the bodies only add.
+TEST(GpuBias, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  for (const auto& c : bias_cases()) {
+    SCOPED_TRACE(c.params + (c.second_bottom ? " (bias bottom)" : ""));
+    Fixture<float> f(c, 61);
+    const std::string text = bias_text(c.params + kFiller);
+    if (c.second_bottom) {
+      test::expect_gpu_matches_cpu_multi<float>(text, {&f.x, &f.b}, {true, true}, 0);
+    } else {
+      for (bool in_place : {false, true}) test::expect_gpu_matches_cpu(text, f.x, in_place, 0);
+    }
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_layer_checks.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/bnll_ref.h"
 #include "tests/test_util.h"
@@ -67,6 +68,16 @@ TEST(BNLL, Errors) {
   Tensor<float> x({2, 3}), y, z({2, 3});
   EXPECT_THROW(test::make_layer<float>(kBnll, ctx, {&x, &z}, {&y}), ConfigError);
   EXPECT_THROW(test::make_layer<float>(kBnll, ctx, {&x}, {}), ConfigError);
+}
+
+// The layer's GPU path against its CPU path, forward and backward, separate top and in-place;
+// tolerance: device exp/log1p/expm1 (tests/gpu_layer_checks.h).
+TEST(GpuBNLL, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  Tensor<float> x({2, 3, 8, 8});
+  test::fill_uniform(x, -20, 20, 61);
+  for (bool in_place : {false, true})
+    test::expect_gpu_matches_cpu(kBnll, x, in_place, test::kGpuMathTol);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ops/dropout_layer.h"
+#include "tests/gpu_layer_checks.h"
 #include "tests/reference/dropout_ref.h"
 #include "tests/test_util.h"
 
@@ -195,6 +196,56 @@ TEST(Dropout, Errors) {
   for (double p : {1.0, 1.5, -0.1})
     EXPECT_THROW(test::make_layer<float>(dropout_text(p), ctx, {&x}, {&y}), ConfigError) << p;
   EXPECT_THROW(test::make_layer<float>(dropout_text(0.5), ctx, {&x, &z}, {&y}), ConfigError);
+}
+
+// Two TRAIN forwards (counters 0 and 1) and a backward on ctx: the masks, then the last output
+// and input gradient.
+struct DropoutRun {
+  std::vector<std::vector<uint8_t>> masks;
+  std::vector<float> y, dx;
+};
+
+DropoutRun run_dropout(Context& ctx, const Tensor<float>& x_in, const Tensor<float>& dy,
+                       bool in_place) {
+  Tensor<float> x, other;
+  x.copy_from(x_in, false, true);
+  Tensor<float>* y = in_place ? &x : &other;
+  auto layer = test::make_layer<float>(dropout_text(0.3), ctx, {&x}, {y});
+  DropoutRun r;
+  for (int call = 0; call < 2; ++call) {
+    if (in_place) x.copy_from(x_in);
+    layer->forward(ctx, {&x}, {y});
+    r.masks.push_back(as_dropout(*layer).mask());
+  }
+  r.y.assign(y->cpu_data(), y->cpu_data() + y->count());
+  std::copy(dy.cpu_data(), dy.cpu_data() + dy.count(), y->mutable_cpu_diff());
+  layer->backward(ctx, {y}, {true}, {&x});
+  r.dx.assign(x.cpu_diff(), x.cpu_diff() + x.count());
+  return r;
+}
+
+// The GPU mask is the CPU mask for the same seed, layer name and counter (the counter-based
+// draw runs in the same body on both devices), so outputs and gradients agree bitwise; the TEST
+// phase is the identity on the GPU too.
+TEST(GpuDropout, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  Tensor<float> x({4, 8, 16, 16}), dy({4, 8, 16, 16});
+  test::fill_uniform(x, -1, 1, 61);
+  test::fill_uniform(dy, -1, 1, 62);
+  Context cpu = Context::cpu(1, 77);
+  Context gpu = Context::gpu(0, 1, 77);
+  for (bool in_place : {false, true}) {
+    SCOPED_TRACE(in_place ? "in-place" : "separate top");
+    const DropoutRun want = run_dropout(cpu, x, dy, in_place);
+    const DropoutRun got = run_dropout(gpu, x, dy, in_place);
+    ASSERT_EQ(got.masks.size(), 2u);
+    EXPECT_EQ(got.masks[0], want.masks[0]);
+    EXPECT_EQ(got.masks[1], want.masks[1]);
+    EXPECT_NE(got.masks[0], got.masks[1]);  // the counter advanced on the GPU too
+    EXPECT_EQ(got.y, want.y);
+    EXPECT_EQ(got.dx, want.dx);
+    test::expect_gpu_matches_cpu(dropout_text(0.3, "TEST"), x, in_place, 0);
+  }
 }
 
 }  // namespace

@@ -5,8 +5,10 @@
 #include <numeric>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "tests/gpu_layer_checks.h"
 #include "tests/reference/eltwise_ref.h"
 #include "tests/test_util.h"
 
@@ -202,6 +204,33 @@ TEST(Eltwise, Errors) {
     EXPECT_NE(msg.find("3x2"), std::string::npos) << msg;
     EXPECT_NE(msg.find("2x3"), std::string::npos) << msg;
   }
+}
+
+// The layer's GPU path against its CPU path for each operation on 3 bottoms, forward and every
+// bottom's gradient: bitwise for PROD and MAX (products, quotients, comparisons); SUM within a
+// tolerance, since the device fuses coeff * x + sum (tests/gpu_layer_checks.h).
+TEST(GpuEltwise, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  std::vector<Tensor<float>> xs(3);
+  for (int b = 0; b < 3; ++b) {
+    xs[b].reshape({2, 3, 4, 5});
+    test::fill_uniform(xs[b], -2, 2, 61 + b);
+  }
+  const std::vector<const Tensor<float>*> inputs{&xs[0], &xs[1], &xs[2]};
+  const std::vector<std::pair<std::string, double>> cases = {
+      {"operation: PROD", 0},
+      {"operation: PROD stable_prod_grad: false", 0},
+      {"operation: MAX", 0},
+      {"operation: SUM", test::kGpuMathTol},
+      {"operation: SUM coeff: 0.5 coeff: -1.5 coeff: 2", test::kGpuMathTol},
+  };
+  for (const auto& [param, tol] : cases) {
+    SCOPED_TRACE(param);
+    test::expect_gpu_matches_cpu_multi(eltwise_text(param), inputs, {true, true, true}, tol);
+  }
+  // A bottom without propagate_down keeps its diff (the sentinel) on the device too.
+  test::expect_gpu_matches_cpu_multi(eltwise_text("operation: MAX"), inputs, {true, false, true},
+                                     0);
 }
 
 }  // namespace

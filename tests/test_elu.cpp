@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_layer_checks.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/elu_ref.h"
 #include "tests/test_util.h"
@@ -85,6 +86,19 @@ TEST(ELU, Errors) {
   EXPECT_NO_THROW(test::make_layer<float>(elu_text(-0.5), ctx, {&x}, {&y}));
   EXPECT_THROW(test::make_layer<float>(elu_text(1), ctx, {&x, &z}, {&y}), ConfigError);
   EXPECT_THROW(test::make_layer<float>(elu_text(1), ctx, {&x}, {}), ConfigError);
+}
+
+// The layer's GPU path against its CPU path, forward and backward, separate top and in-place;
+// tolerance: device expm1 (tests/gpu_layer_checks.h).
+TEST(GpuELU, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  Tensor<float> x({2, 3, 8, 8});
+  test::fill_uniform(x, -4, 4, 61);
+  for (double alpha : {1.0, 0.3}) {
+    SCOPED_TRACE(elu_text(alpha));
+    for (bool in_place : {false, true})
+      test::expect_gpu_matches_cpu(elu_text(alpha), x, in_place, test::kGpuMathTol);
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_layer_checks.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/exp_ref.h"
 #include "tests/test_util.h"
@@ -95,6 +96,19 @@ TEST(Exp, Errors) {
   // base^shift overflows.
   EXPECT_THROW(test::make_layer<float>(exp_text({10, 1, 400}), ctx, {&x}, {&y}), ConfigError);
   EXPECT_THROW(test::make_layer<float>(exp_text({-1, 1, 0}), ctx, {&x}, {}), ConfigError);
+}
+
+// The layer's GPU path against its CPU path, forward and backward, on every case, separate top
+// and in-place; tolerance: device exp (tests/gpu_layer_checks.h).
+TEST(GpuExp, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  Tensor<float> x({2, 3, 8, 8});
+  test::fill_uniform(x, -2, 2, 61);
+  for (const ExpCase& c : kCases) {
+    SCOPED_TRACE(exp_text(c));
+    for (bool in_place : {false, true})
+      test::expect_gpu_matches_cpu(exp_text(c), x, in_place, test::kGpuMathTol);
+  }
 }
 
 }  // namespace

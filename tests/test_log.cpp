@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_layer_checks.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/log_ref.h"
 #include "tests/test_util.h"
@@ -75,6 +76,18 @@ TEST(Log, Errors) {
   // Backward needs x.
   EXPECT_THROW(test::make_layer<float>(log_text({-1, 1, 0}), ctx, {&z}, {&z}), ConfigError);
   EXPECT_THROW(test::make_layer<float>(log_text({-1, 1, 0}), ctx, {&x, &z}, {&y}), ConfigError);
+}
+
+// The layer's GPU path against its CPU path, forward and backward, on every case (Log never runs
+// in-place); tolerance: device log and fused multiply-adds (tests/gpu_layer_checks.h).
+TEST(GpuLog, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  Tensor<float> x({2, 3, 8, 8});
+  test::fill_uniform(x, 0.1, 2, 61);
+  for (const LogCase& c : kCases) {
+    SCOPED_TRACE(log_text(c));
+    test::expect_gpu_matches_cpu(log_text(c), x, false, test::kGpuMathTol);
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_layer_checks.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/power_ref.h"
 #include "tests/test_util.h"
@@ -93,6 +94,23 @@ TEST(Power, Errors) {
   EXPECT_THROW(test::make_layer<float>(power_text({2, 1, 0}), ctx, {&z}, {&z}), ConfigError);
   EXPECT_THROW(test::make_layer<float>(power_text({0.5, 1, 1}), ctx, {&z}, {&z}), ConfigError);
   EXPECT_THROW(test::make_layer<float>(power_text({1, 1, 0}), ctx, {&x, &z}, {&y}), ConfigError);
+}
+
+// The layer's GPU path against its CPU path, forward and backward, on every case, and in-place
+// where the layer allows it; tolerance: device pow and fused multiply-adds
+// (tests/gpu_layer_checks.h).
+TEST(GpuPower, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  Tensor<float> x({2, 3, 8, 8});
+  test::fill_uniform(x, -1, 1, 61);
+  for (const PowerCase& c : kCases) {
+    SCOPED_TRACE(power_text(c));
+    test::expect_gpu_matches_cpu(power_text(c), x, false, test::kGpuMathTol);
+  }
+  for (const PowerCase& c : {PowerCase{1, 2, 0.5}, PowerCase{0, 3, 1}, PowerCase{2, 0, 3}}) {
+    SCOPED_TRACE(power_text(c));
+    test::expect_gpu_matches_cpu(power_text(c), x, true, test::kGpuMathTol);
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_layer_checks.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/prelu_ref.h"
 #include "tests/test_util.h"
@@ -124,6 +125,20 @@ TEST(PReLU, Errors) {
       test::make_layer<float>("name: 'p' type: 'PReLU' prelu_param { filler { type: 'nonesuch' } }",
                               ctx, {&x}, {&y}),
       ConfigError);
+}
+
+// The layer's GPU path against its CPU path, forward, input and slope gradients, per-channel and
+// shared slopes, separate top and in-place; tolerance: the slope-gradient sums fuse multiply-adds
+// on the device (tests/gpu_layer_checks.h).
+TEST(GpuPReLU, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  Tensor<float> x({2, 3, 6, 5});
+  test::fill_uniform(x, -1, 1, 61);
+  for (bool shared : {false, true}) {
+    SCOPED_TRACE(prelu_text(shared));
+    for (bool in_place : {false, true})
+      test::expect_gpu_matches_cpu(prelu_text(shared), x, in_place, test::kGpuMathTol);
+  }
 }
 
 }  // namespace

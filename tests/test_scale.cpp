@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ops/scale_layer.h"
+#include "tests/gpu_layer_checks.h"
 #include "tests/reference/scale_ref.h"
 #include "tests/test_util.h"
 
@@ -232,6 +233,25 @@ TEST(Scale, MismatchedScaleBottomThrowsShapeError) {
   auto learned = make_layer<float>(scale_text(""), ctx, one, top);
   x.reshape({2, 4, 4});
   EXPECT_THROW(learned->forward(ctx, one, top), ShapeError);
+}
+
+// The layer's GPU path against its CPU path on every case (learned scale separate and in-place,
+// scale bottom, with and without bias), forward, input and parameter gradients; tolerance: the
+// device fuses x * s + b and the gradient sums' multiply-adds (tests/gpu_layer_checks.h).
+TEST(GpuScale, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  for (const auto& c : scale_cases()) {
+    SCOPED_TRACE(c.params + (c.second_bottom ? " (scale bottom)" : ""));
+    Fixture<float> f(c, 61);
+    const std::string text = scale_text(c.params + kFillers);
+    if (c.second_bottom) {
+      test::expect_gpu_matches_cpu_multi<float>(text, {&f.x, &f.s}, {true, true},
+                                                test::kGpuMathTol);
+    } else {
+      for (bool in_place : {false, true})
+        test::expect_gpu_matches_cpu(text, f.x, in_place, test::kGpuMathTol);
+    }
+  }
 }
 
 }  // namespace

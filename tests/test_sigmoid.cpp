@@ -3,6 +3,7 @@
 #include <cstring>
 #include <vector>
 
+#include "tests/gpu_layer_checks.h"
 #include "tests/reference/sigmoid_ref.h"
 #include "tests/test_util.h"
 
@@ -89,6 +90,16 @@ TEST(Sigmoid, Errors) {
   Tensor<float> x({2, 3}), y, z;
   EXPECT_THROW(test::make_layer<float>(kText, ctx, {&x, &z}, {&y}), ConfigError);
   EXPECT_THROW(test::make_layer<float>(kText, ctx, {&x}, {&y, &z}), ConfigError);
+}
+
+// The layer's GPU path against its CPU path, forward and backward, separate top and in-place;
+// tolerance: device tanh (tests/gpu_layer_checks.h).
+TEST(GpuSigmoid, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  Tensor<float> x({2, 3, 8, 8});
+  test::fill_uniform(x, -8, 8, 61);
+  for (bool in_place : {false, true})
+    test::expect_gpu_matches_cpu(kText, x, in_place, test::kGpuMathTol);
 }
 
 }  // namespace

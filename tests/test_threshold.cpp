@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_layer_checks.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/threshold_ref.h"
 #include "tests/test_util.h"
@@ -70,6 +71,23 @@ TEST(Threshold, Errors) {
   Tensor<float> x({2, 3}), y, z({2, 3});
   EXPECT_THROW(test::make_layer<float>(threshold_text(0), ctx, {&x, &z}, {&y}), ConfigError);
   EXPECT_THROW(test::make_layer<float>(threshold_text(0), ctx, {&x}, {}), ConfigError);
+}
+
+// The layer's GPU forward against its CPU forward, bitwise (a comparison), separate top and
+// in-place; backward asks for no gradient and is an error on the GPU as on the CPU.
+TEST(GpuThreshold, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  Tensor<float> x({2, 3, 8, 8});
+  test::fill_uniform(x, -1, 1, 61);
+  x.mutable_cpu_data()[1] = 0.25f;  // exactly at the threshold: not above it
+  for (bool in_place : {false, true})
+    test::expect_gpu_matches_cpu(threshold_text(0.25), x, in_place, 0, false);
+  Context gpu = Context::gpu(0, 1);
+  Tensor<float> y;
+  auto layer = test::make_layer<float>(threshold_text(0.25), gpu, {&x}, {&y});
+  layer->forward(gpu, {&x}, {&y});
+  EXPECT_THROW(layer->backward(gpu, {&y}, {true}, {&x}), ConfigError);
+  EXPECT_NO_THROW(layer->backward(gpu, {&y}, {false}, {&x}));
 }
 
 }  // namespace

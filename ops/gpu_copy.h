@@ -1,0 +1,21 @@
+/// Device-to-device copies for layer GPU paths (in-place input copies, identity passes).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/context.h"
+
+namespace crema::cuda {
+
+/// Copies `bytes` from src to dst, both on ctx's device, on ctx's stream; throws DeviceError
+/// naming the failure. CUDA builds only.
+void copy_bytes(const Context& ctx, const void* src, void* dst, size_t bytes);
+
+/// Copies n elements from src to dst on ctx's device (see copy_bytes).
+template <class T>
+void copy(const Context& ctx, int64_t n, const T* src, T* dst) {
+  copy_bytes(ctx, src, dst, static_cast<size_t>(n) * sizeof(T));
+}
+
+}  // namespace crema::cuda

@@ -1,0 +1,122 @@
+// The honest state of the GPU backend: every registered layer type either has a GPU path
+// (has_gpu_path(), so a --gpu net may use it) or is listed in kCpuOnlyLayers with the reason.
+// Writing a layer's GPU path makes this test fail until the layer leaves the list, and a new
+// layer without one fails until it is listed, so the list (and README's "### GPU") stays true.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ops/registry.h"
+
+namespace crema {
+namespace {
+
+constexpr const char* kNotYet = "GPU path not written yet";
+constexpr const char* kLaunchersOnly =
+    "its kernel bodies have CUDA launchers (cuda_kernels/*.cu), but the layer's "
+    "forward_gpu/backward_gpu are not written yet";
+
+const std::map<std::string, std::string>& cpu_only_layers() {
+  static const std::map<std::string, std::string> kCpuOnlyLayers = {
+      {"Accuracy", kNotYet},
+      {"ArgMax", kNotYet},
+      {"BN", kNotYet},
+      {"BackwardWarp", kLaunchersOnly},
+      {"BatchNorm", kNotYet},
+      {"Concat", kNotYet},
+      {"ContrastiveLoss", kNotYet},
+      {"Convolution", kNotYet},
+      {"Crop", kNotYet},
+      {"Data",
+       "reads and transforms LMDB records on the host; uploading its tops is not written yet"},
+      {"Deconvolution", kNotYet},
+      {"DefPooling", kLaunchersOnly},
+      {"DeformRoIPooling", kLaunchersOnly},
+      {"DeformableConvolution", kLaunchersOnly},
+      {"DeformablePSROIPooling", kLaunchersOnly},
+      {"DenseCRF", kLaunchersOnly},
+      {"Embed", kNotYet},
+      {"EuclideanLoss", kNotYet},
+      {"Flatten", kNotYet},
+      {"GatedMessagePassing", kLaunchersOnly},
+      {"HingeLoss", kNotYet},
+      {"InfogainLoss", kNotYet},
+      {"InnerProduct", kNotYet},
+      {"Input", kNotYet},
+      {"Interp", kNotYet},
+      {"L1Loss", kNotYet},
+      {"LRN", kNotYet},
+      {"LSTM", kNotYet},
+      {"LocallyConnected", kLaunchersOnly},
+      {"MVN", kNotYet},
+      {"MultinomialLogisticLoss", kNotYet},
+      {"Pad", kNotYet},
+      {"PixelShuffle", kLaunchersOnly},
+      {"Pooling", kNotYet},
+      {"ROIAlign", kLaunchersOnly},
+      {"ROIMaskPooling", kLaunchersOnly},
+      {"ROIPooling", kLaunchersOnly},
+      {"Reduction", kNotYet},
+      {"Reshape", kNotYet},
+      {"SPMC", kLaunchersOnly},
+      {"SigmoidCrossEntropyLoss", kNotYet},
+      {"Silence", kNotYet},
+      {"Slice", kNotYet},
+      {"SmoothL1Loss", kNotYet},
+      {"Softmax", kNotYet},
+      {"SoftmaxWithLoss", kNotYet},
+      {"Split", kNotYet},
+      {"Tile", kNotYet},
+      {"Upsample", kNotYet},
+  };
+  return kCpuOnlyLayers;
+}
+
+// has_gpu_path() needs no setup: a layer built from a LayerParameter with only its type answers.
+bool has_gpu_path(const std::string& type) {
+  LayerParameter p;
+  p.set_type(type);
+  p.set_name("coverage");
+  return create_layer<float>(p)->has_gpu_path() && create_layer<double>(p)->has_gpu_path();
+}
+
+TEST(LayerGpuCoverage, EveryLayerHasAGpuPathOrIsListed) {
+  for (const std::string& type : layer_types()) {
+    SCOPED_TRACE(type);
+    const bool listed = cpu_only_layers().count(type) > 0;
+    const bool gpu = has_gpu_path(type);
+    if (!CREMA_WITH_CUDA) {
+      EXPECT_FALSE(gpu) << type << " claims a GPU path in a build without CUDA";
+    } else if (listed) {
+      EXPECT_FALSE(gpu) << type << " has a GPU path now; remove it from kCpuOnlyLayers in "
+                        << "tests/test_gpu_coverage.cpp and list it in README.md (### GPU)";
+    } else {
+      EXPECT_TRUE(gpu) << type << " has no GPU path; write one, or add it to kCpuOnlyLayers in "
+                       << "tests/test_gpu_coverage.cpp with the reason";
+    }
+  }
+}
+
+TEST(LayerGpuCoverage, ListedLayersAreRegistered) {
+  const std::vector<std::string> types = layer_types();
+  for (const auto& [type, reason] : cpu_only_layers()) {
+    EXPECT_NE(std::find(types.begin(), types.end(), type), types.end())
+        << type << " is in kCpuOnlyLayers but not a registered layer type; remove it";
+    EXPECT_FALSE(reason.empty()) << type;
+  }
+}
+
+TEST(LayerGpuCoverage, PointwiseLayersHaveGpuPaths) {
+  // The layers whose GPU paths exist (README.md, ### GPU); a CPU-only build has none.
+  for (const char* type : {"AbsVal", "BNLL", "Bias", "Dropout", "ELU", "Eltwise", "Exp", "Log",
+                           "PReLU", "Power", "ReLU", "Scale", "Sigmoid", "TanH", "Threshold"}) {
+    EXPECT_EQ(has_gpu_path(type), CREMA_WITH_CUDA != 0) << type;
+    EXPECT_EQ(cpu_only_layers().count(type), 0u) << type;
+  }
+}
+
+}  // namespace
+}  // namespace crema
