@@ -16,11 +16,15 @@ class FlattenLayer : public Layer<T> {
   int exact_num_top() const override { return 1; }
 
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  // The top shares the bottom's storage, on the host or the device: nothing to compute there.
+  bool has_gpu_path() const override { return true; }
 
  protected:
-  // The top shares the bottom's storage: nothing to compute.
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override {}
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override {}
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override {}
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override {}
 };
 

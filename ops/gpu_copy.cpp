@@ -3,19 +3,19 @@
 #if CREMA_WITH_CUDA
 #include <cuda_runtime.h>
 
-#include "core/error.h"
+#include "core/cuda_check.h"
 
 namespace crema::cuda {
 
 void copy_bytes(const Context& ctx, const void* src, void* dst, size_t bytes) {
   if (bytes == 0 || src == dst) return;
-  const cudaError_t err =
-      cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx.cuda_stream());
-  if (err != cudaSuccess) {
-    cudaGetLastError();
-    throw DeviceError(str_cat("device-to-device copy of ", bytes, " bytes failed: ",
-                              cudaGetErrorName(err), " (", cudaGetErrorString(err), ")"));
-  }
+  check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx.cuda_stream()),
+             "device-to-device cudaMemcpyAsync");
+}
+
+void zero_bytes(const Context& ctx, void* dst, size_t bytes) {
+  if (bytes == 0) return;
+  check_cuda(cudaMemsetAsync(dst, 0, bytes, ctx.cuda_stream()), "cudaMemsetAsync");
 }
 
 }  // namespace crema::cuda

@@ -12,6 +12,9 @@ namespace crema::cuda {
 /// naming the failure. CUDA builds only.
 void copy_bytes(const Context& ctx, const void* src, void* dst, size_t bytes);
 
+/// Sets `bytes` at dst (on ctx's device) to zero, on ctx's stream.
+void zero_bytes(const Context& ctx, void* dst, size_t bytes);
+
 /// Copies n elements from src to dst on ctx's device (see copy_bytes).
 template <class T>
 void copy(const Context& ctx, int64_t n, const T* src, T* dst) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 
 #include "core/blas.h"
+#include "core/gpu_blas.h"
+#include "ops/gpu_copy.h"
 
 namespace crema {
 
@@ -28,6 +30,20 @@ void SplitLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   std::copy(dy0, dy0 + n, dx);
   for (size_t i = 1; i < top.size(); ++i) blas::axpy<T>(n, T(1), top[i]->cpu_diff(), dx);
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void SplitLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                 const std::vector<bool>& propagate_down,
+                                 const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  const int64_t n = bottom[0]->count();
+  if (n == 0) return;
+  T* dx = bottom[0]->mutable_gpu_diff(ctx);
+  cuda::copy<T>(ctx, n, top[0]->gpu_diff(ctx), dx);
+  for (size_t i = 1; i < top.size(); ++i) gpu_axpy<T>(ctx, n, T(1), top[i]->gpu_diff(ctx), dx);
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(SplitLayer);
 

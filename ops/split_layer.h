@@ -17,9 +17,14 @@ class SplitLayer : public Layer<T> {
 
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
 
+  bool has_gpu_path() const override { return true; }
+
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override {}
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override {}
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
 };
 

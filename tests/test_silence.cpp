@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "tests/cuda_test_util.h"
 #include "tests/test_util.h"
 
 namespace crema {
@@ -42,6 +43,19 @@ TEST(Silence, Errors) {
   Tensor<float> a({2}), y;
   EXPECT_THROW(test::make_layer<float>(kText, ctx, {}, {}), ConfigError);
   EXPECT_THROW(test::make_layer<float>(kText, ctx, {&a}, {&y}), ConfigError);
+}
+
+TEST(GpuSilence, BackwardZeroesRequestedDiffsOnTheDevice) {
+  CREMA_REQUIRE_GPU();
+  Context gpu = Context::gpu(0, 1);
+  Tensor<float> a({2, 3}), b({4});
+  TensorVec<float> bottom{&a, &b}, top;
+  auto layer = test::make_layer<float>(kText, gpu, bottom, top);
+  a.set_diff(7);
+  b.set_diff(7);
+  layer->backward(gpu, top, {true, false}, bottom);
+  for (int64_t i = 0; i < a.count(); ++i) EXPECT_EQ(a.cpu_diff()[i], 0.0f);
+  for (int64_t i = 0; i < b.count(); ++i) EXPECT_EQ(b.cpu_diff()[i], 7.0f);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "tests/cuda_test_util.h"
 #include "tests/test_util.h"
 
 namespace crema {
@@ -68,6 +69,29 @@ TEST(Split, Errors) {
   EXPECT_THROW(test::make_layer<float>(kText, ctx, {&x}, {&y, &x}), ConfigError);  // in-place
   EXPECT_THROW(test::make_layer<float>(kText, ctx, {&x, &z}, {&y}), ConfigError);
   EXPECT_THROW(test::make_layer<float>(kText, ctx, {&x}, {}), ConfigError);
+}
+
+// The GPU backward (copy, then cuBLAS axpy per extra top) adds in the CPU's order: bitwise.
+TEST(GpuSplit, BackwardSumsTopDiffsOnTheDevice) {
+  CREMA_REQUIRE_GPU();
+  for (bool gpu : {false, true}) {
+    Context ctx = gpu ? Context::gpu(0, 1) : Context::cpu(1);
+    Tensor<float> x({4, 33}), t0, t1, t2;
+    auto layer = test::make_layer<float>(kText, ctx, {&x}, {&t0, &t1, &t2});
+    layer->forward(ctx, {&x}, {&t0, &t1, &t2});
+    uint64_t seed = 70;
+    for (auto* t : {&t0, &t1, &t2}) {
+      const auto v = test::random_vector<float>(t->count(), seed++);
+      std::copy(v.begin(), v.end(), t->mutable_cpu_diff());
+    }
+    layer->backward(ctx, {&t0, &t1, &t2}, {true}, {&x});
+    for (int64_t i = 0; i < x.count(); ++i) {
+      float want = t0.cpu_diff()[i];
+      want += t1.cpu_diff()[i];
+      want += t2.cpu_diff()[i];
+      ASSERT_EQ(x.cpu_diff()[i], want) << (gpu ? "GPU " : "CPU ") << i;
+    }
+  }
 }
 
 }  // namespace
