@@ -43,7 +43,7 @@ class DataLayer : public Layer<T> {
   /// Reads shard `rank` of `world`: the ranks read disjoint records in every epoch. Restarts
   /// prefetching at the current batch.
   bool set_shard(int rank, int world) override;
-  bool has_gpu_path() const override { return true; }
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
   int64_t num_records() const { return reader_ ? reader_->size() : 0; }
   int64_t batch_size() const { return batch_size_; }
@@ -54,11 +54,13 @@ class DataLayer : public Layer<T> {
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+#if CREMA_WITH_CUDA
   // Records are read and transformed on the host; the tops move to the device (through pinned
   // memory) when the next layer reads them there.
   void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override {
     forward_cpu(ctx, bottom, top);
   }
+#endif
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override {}
 

@@ -19,16 +19,18 @@ class InputLayer : public Layer<T> {
   // Tops keep the shape set in layer_setup or given later by the caller.
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override {}
 
-  bool has_gpu_path() const override { return true; }
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
  protected:
   // No computation: the caller fills the tops; they move to the device when a layer reads them there.
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override {}
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override {}
+#if CREMA_WITH_CUDA
   void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override {}
   void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override {}
+#endif
 };
 
 }  // namespace crema

@@ -20,15 +20,17 @@ class ReshapeLayer : public Layer<T> {
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   // The top shares the bottom's storage, on the host or the device: nothing to compute there.
-  bool has_gpu_path() const override { return true; }
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override {}
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override {}
+#if CREMA_WITH_CUDA
   void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override {}
   void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override {}
+#endif
 
  private:
   std::vector<int> copy_axes_;  // positions in the new shape holding 0
