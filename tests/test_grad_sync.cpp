@@ -84,6 +84,27 @@ TEST(GradientSync, OneRankKeepsGradientsAndCoversEveryBucket) {
   EXPECT_NE(sync.report().find("overlapped backward"), std::string::npos);
 }
 
+TEST(GradientSync, SharedParameterIsReadyAfterItsFirstLayer) {
+  Context ctx = Context::cpu(1);
+  NetParameter np;
+  parse_text_proto(R"(
+    layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 2 dim: 3 } } }
+    layer { name: "a" type: "InnerProduct" bottom: "x" top: "a" param { name: "w" }
+            inner_product_param { num_output: 3 bias_term: false } }
+    layer { name: "b" type: "InnerProduct" bottom: "a" top: "b"
+            inner_product_param { num_output: 3 bias_term: false } }
+    layer { name: "c" type: "InnerProduct" bottom: "b" top: "c" param { name: "w" }
+            inner_product_param { num_output: 3 bias_term: false } }
+    layer { name: "loss" type: "EuclideanLoss" bottom: "c" bottom: "c" top: "loss" }
+  )", "net", &np);
+  NetState st;
+  st.set_phase(TRAIN);
+  Net<double> net(np, ctx, st);
+  // Learnable: w (owned by a, also used by c), b's weight. Backward finishes w only at layer a.
+  EXPECT_EQ(net.learnable_param_ready_layers(), (std::vector<int>{1, 2}));
+  EXPECT_EQ(net.learnable_param_names(), (std::vector<std::string>{"w", "b.0"}));
+}
+
 TEST(Communicator, GroupOfOneIsAnIdentity) {
   Communicator one;
   EXPECT_EQ(one.world(), 1);
