@@ -154,8 +154,9 @@ std::unique_ptr<Communicator> Communicator::from_environment() {
                  "thread needs MPI_THREAD_MULTIPLE (", MPI_THREAD_MULTIPLE, "); use an MPI "
                  "built with thread support"));
   if (c->world_ != expected)
-    fail(str_cat("the launcher announced ", expected, " processes but MPI reports ", c->world_,
-                 "; was crema started by a different MPI's mpirun?"));
+    fail(str_cat("the launcher announced ", expected, " processes but MPI sees ", c->world_,
+                 ": under srun, start with `srun --mpi=pmix` so Open MPI finds its peers; with "
+                 "mpirun, use the mpirun of the MPI crema was built with"));
   const int peers = c->world_;
   m.hb_in.assign(peers, 0);
   m.hb_out.assign(peers, 0);
