@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -123,3 +124,22 @@ CREMA_HD inline void lrn_within_backward(int64_t i, const LrnArgs<T>& a, const T
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/lrn.cu; CUDA builds only); n = num * channels *
+/// height rows.
+template <class T>
+void launch_lrn_across_forward(Stream s, int64_t n, const kernels::LrnArgs<T>& a, const T* x,
+                               T* scale, T* y);
+template <class T>
+void launch_lrn_across_backward(Stream s, int64_t n, const kernels::LrnArgs<T>& a, const T* x,
+                                const T* y, const T* scale, const T* dy, T* dx);
+template <class T>
+void launch_lrn_within_forward(Stream s, int64_t n, const kernels::LrnArgs<T>& a, const T* x,
+                               T* scale, T* y);
+template <class T>
+void launch_lrn_within_backward(Stream s, int64_t n, const kernels::LrnArgs<T>& a, const T* x,
+                                const T* y, const T* scale, const T* dy, T* dx);
+
+}  // namespace crema::cuda

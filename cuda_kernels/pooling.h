@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -140,3 +141,22 @@ CREMA_HD inline void pooling_ave_backward(int64_t i, const PoolingArgs& a, const
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/pooling.cu; CUDA builds only). n is the number of
+/// work items: planes * pooled_h for the forward bodies, planes * height for the backward ones.
+template <class T>
+void launch_pooling_max_forward(Stream s, int64_t n, const kernels::PoolingArgs& a, const T* x,
+                                T* y, int32_t* mask, T* top_mask);
+template <class T>
+void launch_pooling_ave_forward(Stream s, int64_t n, const kernels::PoolingArgs& a, const T* x,
+                                T* y);
+template <class T>
+void launch_pooling_max_backward(Stream s, int64_t n, const kernels::PoolingArgs& a, const T* dy,
+                                 const int32_t* mask, T* dx);
+template <class T>
+void launch_pooling_ave_backward(Stream s, int64_t n, const kernels::PoolingArgs& a, const T* dy,
+                                 T* dx);
+
+}  // namespace crema::cuda

@@ -102,8 +102,8 @@ void ConvolutionLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
                    [&](int64_t i) { kernels::im2col_forward(i, a, xc, col); });
       // Column rows of group g are rows [g * k, (g + 1) * k), each of length cols.
       for (int64_t g = 0; g < group_; ++g)
-        blas::gemm<T>(false, false, m, cols, k, T(1), weight + g * m * k, col + g * k * cols,
-                      T(0), out + g * m * cols);
+        blas::gemm<T>(false, false, m, cols, k, T(1), weight + g * m * k, col + g * k * cols, T(0),
+                      out + g * m * cols);
       if (bias_term_)
         blas::gemm<T>(false, false, num_output_, cols, 1, T(1), this->blobs_[1]->cpu_data(),
                       bias_multiplier_.cpu_data(), T(1), out);
@@ -149,16 +149,16 @@ void ConvolutionLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
       if (weight_down) {
         const T* xc = x + n0 * in_dim;
         parallel_for(ctx, rows * a.num * a.out_h,
-                   [&](int64_t i) { kernels::im2col_forward(i, a, xc, col); });
+                     [&](int64_t i) { kernels::im2col_forward(i, a, xc, col); });
         T* weight_diff = this->blobs_[0]->mutable_cpu_diff();
         for (int64_t g = 0; g < group_; ++g)
-          blas::gemm<T>(false, true, m, k, cols, T(1), dyb + g * m * cols, col + g * k * cols,
-                        T(1), weight_diff + g * m * k);
+          blas::gemm<T>(false, true, m, k, cols, T(1), dyb + g * m * cols, col + g * k * cols, T(1),
+                        weight_diff + g * m * k);
       }
       if (propagate_down[b]) {
         for (int64_t g = 0; g < group_; ++g)
-          blas::gemm<T>(true, false, k, cols, m, T(1), weight + g * m * k, dyb + g * m * cols,
-                        T(0), col + g * k * cols);
+          blas::gemm<T>(true, false, k, cols, m, T(1), weight + g * m * k, dyb + g * m * cols, T(0),
+                        col + g * k * cols);
         T* dx = bottom[b]->mutable_cpu_diff() + n0 * in_dim;
         parallel_for(ctx, imgs * channels_ * args_.height,
                      [&](int64_t i) { kernels::im2col_backward(i, a, col, dx); });
@@ -166,6 +166,63 @@ void ConvolutionLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
     }
   }
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void ConvolutionLayer<T>::set_descriptors(const Tensor<T>& bottom, const Tensor<T>& top) {
+  bottom_desc_.set_4d<T>(bottom.shape(0), channels_, args_.height, args_.width);
+  top_desc_.set_4d<T>(top.shape(0), num_output_, args_.out_h, args_.out_w);
+  filter_desc_.set<T>(num_output_, channels_ / group_, kernel_h_, kernel_w_);
+  conv_desc_.set<T>(pad_h_, pad_w_, stride_h_, stride_w_, dilation_h_, dilation_w_, group_);
+  if (bias_term_) bias_desc_.set_4d<T>(1, num_output_, 1, 1);
+}
+
+template <class T>
+void ConvolutionLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                      const TensorVec<T>& top) {
+  if (bottom[0]->count() == 0) return;  // cuDNN rejects empty tensors; the tops are empty too
+  set_descriptors(*bottom[0], *top[0]);
+  const T* weight = this->blobs_[0]->gpu_data(ctx);
+  for (size_t b = 0; b < bottom.size(); ++b) {
+    T* y = top[b]->mutable_gpu_data(ctx);
+    cudnn::conv_forward<T>(ctx, algos_, bottom_desc_, bottom[b]->gpu_data(ctx), filter_desc_,
+                           weight, conv_desc_, top_desc_, y, T(0));
+    if (bias_term_)
+      cudnn::check(
+          cudnnAddTensor(cudnn::handle(ctx), &cudnn::kOne<T>, bias_desc_.get(),
+                         this->blobs_[1]->gpu_data(ctx), &cudnn::kOne<T>, top_desc_.get(), y),
+          "cudnnAddTensor");
+  }
+}
+
+template <class T>
+void ConvolutionLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                       const std::vector<bool>& propagate_down,
+                                       const TensorVec<T>& bottom) {
+  if (bottom[0]->count() == 0) return;
+  set_descriptors(*bottom[0], *top[0]);
+  const bool weight_down = this->param_propagate_down(0);
+  const bool bias_down = bias_term_ && this->param_propagate_down(1);
+  for (size_t b = 0; b < bottom.size(); ++b) {
+    const T* dy = top[b]->gpu_diff(ctx);
+    // Parameter diffs accumulate over bottoms and calls (beta = 1); the bottom diff is
+    // written (beta = 0).
+    if (bias_down)
+      cudnn::check(cudnnConvolutionBackwardBias(
+                       cudnn::handle(ctx), &cudnn::kOne<T>, top_desc_.get(), dy, &cudnn::kOne<T>,
+                       bias_desc_.get(), this->blobs_[1]->mutable_gpu_diff(ctx)),
+                   "cudnnConvolutionBackwardBias");
+    if (weight_down)
+      cudnn::conv_backward_filter<T>(ctx, algos_, bottom_desc_, bottom[b]->gpu_data(ctx), top_desc_,
+                                     dy, conv_desc_, filter_desc_,
+                                     this->blobs_[0]->mutable_gpu_diff(ctx), T(1));
+    if (propagate_down[b])
+      cudnn::conv_backward_data<T>(ctx, algos_, filter_desc_, this->blobs_[0]->gpu_data(ctx),
+                                   top_desc_, dy, conv_desc_, bottom_desc_,
+                                   bottom[b]->mutable_gpu_diff(ctx), T(0));
+  }
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(ConvolutionLayer);
 

@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "core/cudnn_util.h"
 #include "core/layer.h"
 #include "cuda_kernels/im2col.h"
 
@@ -22,11 +23,18 @@ class ConvolutionLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  // cuDNN: one grouped convolution per bottom (no im2col), cudnnAddTensor for the bias.
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
   int64_t num_output_ = 0, channels_ = 0, group_ = 1;
@@ -37,6 +45,14 @@ class ConvolutionLayer : public Layer<T> {
   Tensor<T> col_buffer_;        // (C * kh * kw) x (chunk * out_h * out_w)
   Tensor<T> out_buffer_;        // num_output x (chunk * out_h * out_w): GEMM layout of a chunk
   Tensor<T> bias_multiplier_;   // ones(chunk * out_h * out_w)
+#if CREMA_WITH_CUDA
+  // Describes the current shapes to cuDNN (bottoms share one shape, as do tops).
+  void set_descriptors(const Tensor<T>& bottom, const Tensor<T>& top);
+  cudnn::TensorDesc bottom_desc_, top_desc_, bias_desc_;
+  cudnn::FilterDesc filter_desc_;
+  cudnn::ConvDesc conv_desc_;
+  cudnn::ConvAlgoCache algos_;
+#endif
 };
 
 }  // namespace crema

@@ -173,6 +173,67 @@ void DeconvolutionLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   }
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void DeconvolutionLayer<T>::set_descriptors(const Tensor<T>& bottom, const Tensor<T>& top) {
+  // args_ describes the equivalent convolution: its input (height, width) is this layer's top,
+  // its output (out_h, out_w) this layer's bottom.
+  bottom_desc_.set_4d<T>(bottom.shape(0), channels_, args_.out_h, args_.out_w);
+  top_desc_.set_4d<T>(top.shape(0), num_output_, args_.height, args_.width);
+  filter_desc_.set<T>(channels_, num_output_ / group_, kernel_h_, kernel_w_);
+  conv_desc_.set<T>(pad_h_, pad_w_, stride_h_, stride_w_, dilation_h_, dilation_w_, group_);
+  if (bias_term_) bias_desc_.set_4d<T>(1, num_output_, 1, 1);
+}
+
+template <class T>
+void DeconvolutionLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                        const TensorVec<T>& top) {
+  if (bottom[0]->count() == 0) return;  // cuDNN rejects empty tensors; the tops are empty too
+  set_descriptors(*bottom[0], *top[0]);
+  const T* weight = this->blobs_[0]->gpu_data(ctx);
+  for (size_t b = 0; b < bottom.size(); ++b) {
+    T* y = top[b]->mutable_gpu_data(ctx);
+    cudnn::conv_backward_data<T>(ctx, algos_, filter_desc_, weight, bottom_desc_,
+                                 bottom[b]->gpu_data(ctx), conv_desc_, top_desc_, y, T(0));
+    if (bias_term_)
+      cudnn::check(
+          cudnnAddTensor(cudnn::handle(ctx), &cudnn::kOne<T>, bias_desc_.get(),
+                         this->blobs_[1]->gpu_data(ctx), &cudnn::kOne<T>, top_desc_.get(), y),
+          "cudnnAddTensor");
+  }
+}
+
+template <class T>
+void DeconvolutionLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                         const std::vector<bool>& propagate_down,
+                                         const TensorVec<T>& bottom) {
+  if (bottom[0]->count() == 0) return;
+  set_descriptors(*bottom[0], *top[0]);
+  const bool weight_down = this->param_propagate_down(0);
+  const bool bias_down = bias_term_ && this->param_propagate_down(1);
+  for (size_t b = 0; b < bottom.size(); ++b) {
+    const T* dy = top[b]->gpu_diff(ctx);
+    // Parameter diffs accumulate over bottoms and calls (beta = 1); the bottom diff is
+    // written (beta = 0).
+    if (bias_down)
+      cudnn::check(cudnnConvolutionBackwardBias(
+                       cudnn::handle(ctx), &cudnn::kOne<T>, top_desc_.get(), dy, &cudnn::kOne<T>,
+                       bias_desc_.get(), this->blobs_[1]->mutable_gpu_diff(ctx)),
+                   "cudnnConvolutionBackwardBias");
+    // The equivalent convolution maps the top diff (its input) to this layer's bottom (its
+    // output): dW = corr(dy, x).
+    if (weight_down)
+      cudnn::conv_backward_filter<T>(ctx, algos_, top_desc_, dy, bottom_desc_,
+                                     bottom[b]->gpu_data(ctx), conv_desc_, filter_desc_,
+                                     this->blobs_[0]->mutable_gpu_diff(ctx), T(1));
+    if (propagate_down[b])
+      cudnn::conv_forward<T>(ctx, algos_, top_desc_, dy, filter_desc_,
+                             this->blobs_[0]->gpu_data(ctx), conv_desc_, bottom_desc_,
+                             bottom[b]->mutable_gpu_diff(ctx), T(0));
+  }
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(DeconvolutionLayer);
 
 }  // namespace crema

@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "core/cudnn_util.h"
 #include "core/layer.h"
 #include "cuda_kernels/im2col.h"
 
@@ -25,11 +26,20 @@ class DeconvolutionLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  // cuDNN, through the equivalent convolution from top to bottom: forward is its backward-data
+  // pass, backward-data its forward pass, and the weight gradient its backward-filter pass with
+  // the roles of input and output swapped.
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
   int64_t num_output_ = 0, channels_ = 0, group_ = 1;
@@ -41,6 +51,14 @@ class DeconvolutionLayer : public Layer<T> {
   kernels::Im2colArgs args_{};
   Tensor<T> col_buffer_;  // (num_output * kh * kw) x (chunk * H * W)
   Tensor<T> in_buffer_;   // C x (chunk * H * W): GEMM layout of a bottom chunk (data or diff)
+#if CREMA_WITH_CUDA
+  // Describes the current shapes to cuDNN (bottoms share one shape, as do tops).
+  void set_descriptors(const Tensor<T>& bottom, const Tensor<T>& top);
+  cudnn::TensorDesc bottom_desc_, top_desc_, bias_desc_;
+  cudnn::FilterDesc filter_desc_;  // (C, num_output / group, kh, kw): the equivalent conv's
+  cudnn::ConvDesc conv_desc_;
+  cudnn::ConvAlgoCache algos_;
+#endif
 };
 
 }  // namespace crema

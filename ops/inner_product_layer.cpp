@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "core/blas.h"
+#include "core/cudnn_util.h"
 
 namespace crema {
 
@@ -51,7 +52,8 @@ void InnerProductLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom,
   std::vector<int64_t> shape(bottom[0]->shape().begin(), bottom[0]->shape().begin() + axis);
   shape.push_back(n_);
   top[0]->reshape(shape);
-  if (bias_term_) {
+  if (bias_term_ && bias_multiplier_.count() != m_) {
+    // Refilled only when M changes, so a GPU run does not copy the ones to the device each pass.
     bias_multiplier_.reshape({m_});
     bias_multiplier_.set_data(T(1));
   }
@@ -89,6 +91,41 @@ void InnerProductLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
     blas::gemm<T>(false, transpose_, m_, k_, n_, T(1), dy, this->blobs_[0]->cpu_data(), T(0),
                   bottom[0]->mutable_cpu_diff());
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void InnerProductLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                       const TensorVec<T>& top) {
+  T* y = top[0]->mutable_gpu_data(ctx);
+  cudnn::gemm<T>(ctx, false, !transpose_, m_, n_, k_, T(1), bottom[0]->gpu_data(ctx),
+                 this->blobs_[0]->gpu_data(ctx), T(0), y);
+  if (bias_term_)
+    cudnn::gemm<T>(ctx, false, false, m_, n_, 1, T(1), bias_multiplier_.gpu_data(ctx),
+                   this->blobs_[1]->gpu_data(ctx), T(1), y);
+}
+
+template <class T>
+void InnerProductLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                        const std::vector<bool>& propagate_down,
+                                        const TensorVec<T>& bottom) {
+  // As backward_cpu: parameter diffs accumulate (beta = 1), the bottom diff is written.
+  const T* dy = top[0]->gpu_diff(ctx);
+  if (this->param_propagate_down(0)) {
+    const T* x = bottom[0]->gpu_data(ctx);
+    T* dw = this->blobs_[0]->mutable_gpu_diff(ctx);
+    if (transpose_)
+      cudnn::gemm<T>(ctx, true, false, k_, n_, m_, T(1), x, dy, T(1), dw);
+    else
+      cudnn::gemm<T>(ctx, true, false, n_, k_, m_, T(1), dy, x, T(1), dw);
+  }
+  if (bias_term_ && this->param_propagate_down(1))
+    cudnn::gemv<T>(ctx, true, m_, n_, T(1), dy, bias_multiplier_.gpu_data(ctx), T(1),
+                   this->blobs_[1]->mutable_gpu_diff(ctx));
+  if (propagate_down[0])
+    cudnn::gemm<T>(ctx, false, transpose_, m_, k_, n_, T(1), dy, this->blobs_[0]->gpu_data(ctx),
+                   T(0), bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(InnerProductLayer);
 

@@ -23,6 +23,14 @@ void LRNLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom, const Te
   args_.coeff = alpha / n;
   args_.beta = beta;
   args_.grad_coeff = T(2) * alpha * beta / n;
+  local_size_ = size;
+  alpha_ = p.alpha();
+  beta_ = p.beta();
+  k_ = p.k();
+  // cuDNN has ACROSS_CHANNELS only (its divisive normalization is not Caffe's WITHIN_CHANNEL)
+  // and takes local_size <= 16, k >= 1e-5 and beta >= 0.01; other settings run the kernel
+  // bodies on the GPU.
+  use_cudnn_ = across_ && size >= 1 && size <= 16 && p.k() >= 1e-5 && p.beta() >= 0.01;
 }
 
 template <class T>
@@ -70,6 +78,62 @@ void LRNLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                  [&](int64_t i) { kernels::lrn_within_backward(i, a, x, y, scale, dy, dx); });
   }
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void LRNLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  if (bottom[0]->count() == 0) return;
+  const T* x = bottom[0]->gpu_data(ctx);
+  T* y = top[0]->mutable_gpu_data(ctx);
+  if (use_cudnn_) {
+    const Tensor<T>& b = *bottom[0];
+    desc_.set_4d<T>(b.shape(0), b.shape(1), b.shape(2), b.shape(3));
+    // cuDNN divides alpha by the window size itself, as Caffe's formula does.
+    lrn_desc_.set(local_size_, alpha_, beta_, k_);
+    cudnn::check(cudnnLRNCrossChannelForward(cudnn::handle(ctx), lrn_desc_.get(),
+                                             CUDNN_LRN_CROSS_CHANNEL_DIM1, &cudnn::kOne<T>,
+                                             desc_.get(), x, &cudnn::kZero<T>, desc_.get(), y),
+                 "cudnnLRNCrossChannelForward");
+    return;
+  }
+  const int64_t rows = bottom[0]->count(0, 3);
+  T* scale = scale_.mutable_gpu_data(ctx);
+  if (across_) {
+    cuda::launch_lrn_across_forward<T>(ctx.cuda_stream(), rows, args_, x, scale, y);
+  } else {
+    cuda::launch_lrn_within_forward<T>(ctx.cuda_stream(), rows, args_, x, scale, y);
+  }
+}
+
+template <class T>
+void LRNLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                               const std::vector<bool>& propagate_down,
+                               const TensorVec<T>& bottom) {
+  if (!propagate_down[0] || bottom[0]->count() == 0) return;
+  const T* x = bottom[0]->gpu_data(ctx);
+  const T* y = top[0]->gpu_data(ctx);
+  const T* dy = top[0]->gpu_diff(ctx);
+  T* dx = bottom[0]->mutable_gpu_diff(ctx);
+  if (use_cudnn_) {
+    const Tensor<T>& b = *bottom[0];
+    desc_.set_4d<T>(b.shape(0), b.shape(1), b.shape(2), b.shape(3));
+    lrn_desc_.set(local_size_, alpha_, beta_, k_);
+    cudnn::check(cudnnLRNCrossChannelBackward(cudnn::handle(ctx), lrn_desc_.get(),
+                                              CUDNN_LRN_CROSS_CHANNEL_DIM1, &cudnn::kOne<T>,
+                                              desc_.get(), y, desc_.get(), dy, desc_.get(), x,
+                                              &cudnn::kZero<T>, desc_.get(), dx),
+                 "cudnnLRNCrossChannelBackward");
+    return;
+  }
+  const int64_t rows = bottom[0]->count(0, 3);
+  const T* scale = scale_.gpu_data(ctx);
+  if (across_) {
+    cuda::launch_lrn_across_backward<T>(ctx.cuda_stream(), rows, args_, x, y, scale, dy, dx);
+  } else {
+    cuda::launch_lrn_within_backward<T>(ctx.cuda_stream(), rows, args_, x, y, scale, dy, dx);
+  }
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(LRNLayer);
 

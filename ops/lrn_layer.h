@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "core/cudnn_util.h"
 #include "core/layer.h"
 #include "cuda_kernels/lrn.h"
 
@@ -26,16 +27,32 @@ class LRNLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
+  /// Whether the GPU path runs cuDNN (true) or the kernel bodies of cuda_kernels/lrn.h; see
+  /// layer_setup.
+  bool gpu_uses_cudnn() const { return use_cudnn_; }
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
   bool across_ = true;
   kernels::LrnArgs<T> args_{};
-  Tensor<T> scale_;  // s per element, kept for backward
+  Tensor<T> scale_;  // s per element, kept for backward (CPU and kernel-body paths)
+  bool use_cudnn_ = false;
+  int64_t local_size_ = 0;
+  double alpha_ = 0, beta_ = 0, k_ = 0;
+#if CREMA_WITH_CUDA
+  cudnn::TensorDesc desc_;
+  cudnn::LrnDesc lrn_desc_;
+#endif
 };
 
 }  // namespace crema

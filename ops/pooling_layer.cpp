@@ -85,6 +85,14 @@ void PoolingLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom, const Te
   for (auto* t : top) t->reshape({x.shape(0), x.shape(1), pooled_h, pooled_w});
   args_ = {height,    width,     pooled_h,  pooled_w, kernel_h_,
            kernel_w_, stride_h_, stride_w_, pad_h_,   pad_w_};
+  // cuDNN sizes AVE windows as floor((H + 2 * pad - kernel) / stride) + 1, all inside the
+  // padded image, and divides by kernel_h * kernel_w; Caffe's divisor is that too whenever the
+  // output has no more windows than that (always with FLOOR rounding). A CEIL window that
+  // overhangs the padded image has a smaller Caffe divisor, so those shapes run the kernel
+  // bodies. MAX always runs the bodies: cuDNN routes a tie's gradient to any one of the equal
+  // inputs (ties are common after ReLU), Caffe to the first, and it exposes no argmax mask.
+  use_cudnn_ = !max_ && pooled_h == (height + 2 * pad_h_ - kernel_h_) / stride_h_ + 1 &&
+               pooled_w == (width + 2 * pad_w_ - kernel_w_) / stride_w_ + 1;
   if (max_) {
     CREMA_SHAPE_CHECK(height * width <= INT32_MAX, "MAX pooling stores argmax indices as int32; ",
                       "an H x W plane of ", height * width, " pixels is too large");
@@ -126,6 +134,64 @@ void PoolingLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                  [&](int64_t i) { kernels::pooling_ave_backward(i, a, dy, dx); });
   }
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void PoolingLayer<T>::set_descriptors(const Tensor<T>& bottom, const Tensor<T>& top) {
+  bottom_desc_.set_4d<T>(bottom.shape(0), bottom.shape(1), args_.height, args_.width);
+  top_desc_.set_4d<T>(top.shape(0), top.shape(1), args_.pooled_h, args_.pooled_w);
+  pool_desc_.set(CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING, kernel_h_, kernel_w_, pad_h_, pad_w_,
+                 stride_h_, stride_w_);
+}
+
+template <class T>
+void PoolingLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                  const TensorVec<T>& top) {
+  if (top[0]->count() == 0) return;
+  const T* x = bottom[0]->gpu_data(ctx);
+  T* y = top[0]->mutable_gpu_data(ctx);
+  if (use_cudnn_) {
+    set_descriptors(*bottom[0], *top[0]);
+    cudnn::check(cudnnPoolingForward(cudnn::handle(ctx), pool_desc_.get(), &cudnn::kOne<T>,
+                                     bottom_desc_.get(), x, &cudnn::kZero<T>, top_desc_.get(), y),
+                 "cudnnPoolingForward");
+  } else if (max_) {
+    const size_t bytes = mask_.size() * sizeof(int32_t);
+    if (!gpu_mask_ || gpu_mask_->size() < bytes) gpu_mask_ = std::make_unique<SyncedMemory>(bytes);
+    auto* mask = static_cast<int32_t*>(gpu_mask_->mutable_gpu_data(ctx.device, ctx.cuda_stream()));
+    T* top_mask = top.size() > 1 ? top[1]->mutable_gpu_data(ctx) : nullptr;
+    cuda::launch_pooling_max_forward<T>(ctx.cuda_stream(), top[0]->count(0, 3), args_, x, y, mask,
+                                        top_mask);
+  } else {
+    cuda::launch_pooling_ave_forward<T>(ctx.cuda_stream(), top[0]->count(0, 3), args_, x, y);
+  }
+}
+
+template <class T>
+void PoolingLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                   const std::vector<bool>& propagate_down,
+                                   const TensorVec<T>& bottom) {
+  if (!propagate_down[0] || bottom[0]->count() == 0) return;
+  const T* dy = top[0]->gpu_diff(ctx);
+  T* dx = bottom[0]->mutable_gpu_diff(ctx);
+  if (use_cudnn_) {
+    set_descriptors(*bottom[0], *top[0]);
+    cudnn::check(
+        cudnnPoolingBackward(cudnn::handle(ctx), pool_desc_.get(), &cudnn::kOne<T>, top_desc_.get(),
+                             top[0]->gpu_data(ctx), top_desc_.get(), dy, bottom_desc_.get(),
+                             bottom[0]->gpu_data(ctx), &cudnn::kZero<T>, bottom_desc_.get(), dx),
+        "cudnnPoolingBackward");
+  } else if (max_) {
+    CREMA_CHECK_AS(InternalError, gpu_mask_ != nullptr, "Pooling backward_gpu before forward_gpu");
+    const auto* mask =
+        static_cast<const int32_t*>(gpu_mask_->gpu_data(ctx.device, ctx.cuda_stream()));
+    cuda::launch_pooling_max_backward<T>(ctx.cuda_stream(), bottom[0]->count(0, 3), args_, dy, mask,
+                                         dx);
+  } else {
+    cuda::launch_pooling_ave_backward<T>(ctx.cuda_stream(), bottom[0]->count(0, 3), args_, dy, dx);
+  }
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(PoolingLayer);
 

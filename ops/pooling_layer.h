@@ -2,9 +2,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "core/cudnn_util.h"
 #include "core/layer.h"
+#include "core/synced_memory.h"
 #include "cuda_kernels/pooling.h"
 
 namespace crema {
@@ -25,11 +28,20 @@ class PoolingLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
+  /// Whether the GPU path runs cuDNN (true) or the kernel bodies of cuda_kernels/pooling.h for
+  /// the current shapes; see reshape.
+  bool gpu_uses_cudnn() const { return use_cudnn_; }
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
   bool max_ = true;  // MAX, else AVE
@@ -38,6 +50,13 @@ class PoolingLayer : public Layer<T> {
   int64_t kernel_h_ = 0, kernel_w_ = 0, stride_h_ = 1, stride_w_ = 1, pad_h_ = 0, pad_w_ = 0;
   kernels::PoolingArgs args_{};
   std::vector<int32_t> mask_;  // argmax per output (MAX), read by backward
+  bool use_cudnn_ = false;     // the GPU path runs cuDNN (set in reshape)
+#if CREMA_WITH_CUDA
+  void set_descriptors(const Tensor<T>& bottom, const Tensor<T>& top);
+  cudnn::TensorDesc bottom_desc_, top_desc_;
+  cudnn::PoolingDesc pool_desc_;
+  std::unique_ptr<SyncedMemory> gpu_mask_;  // mask_ on the device, for the MAX bodies
+#endif
 };
 
 }  // namespace crema

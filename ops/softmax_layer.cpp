@@ -49,6 +49,36 @@ void SoftmaxLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                [&](int64_t i) { kernels::softmax_backward(i, a, y, dy, dx); });
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void SoftmaxLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                  const TensorVec<T>& top) {
+  if (bottom[0]->count() == 0) return;
+  desc_.set_4d<T>(args_.outer, args_.channels, args_.inner, 1);
+  // In place (top == bottom) passes x == y, as Caffe's cuDNN Softmax did.
+  const T* x = bottom[0]->gpu_data(ctx);
+  cudnn::check(cudnnSoftmaxForward(cudnn::handle(ctx), CUDNN_SOFTMAX_ACCURATE,
+                                   CUDNN_SOFTMAX_MODE_CHANNEL, &cudnn::kOne<T>, desc_.get(), x,
+                                   &cudnn::kZero<T>, desc_.get(), top[0]->mutable_gpu_data(ctx)),
+               "cudnnSoftmaxForward");
+}
+
+template <class T>
+void SoftmaxLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                   const std::vector<bool>& propagate_down,
+                                   const TensorVec<T>& bottom) {
+  if (!propagate_down[0] || bottom[0]->count() == 0) return;
+  desc_.set_4d<T>(args_.outer, args_.channels, args_.inner, 1);
+  const T* y = top[0]->gpu_data(ctx);
+  const T* dy = top[0]->gpu_diff(ctx);
+  cudnn::check(
+      cudnnSoftmaxBackward(cudnn::handle(ctx), CUDNN_SOFTMAX_ACCURATE, CUDNN_SOFTMAX_MODE_CHANNEL,
+                           &cudnn::kOne<T>, desc_.get(), y, desc_.get(), dy, &cudnn::kZero<T>,
+                           desc_.get(), bottom[0]->mutable_gpu_diff(ctx)),
+      "cudnnSoftmaxBackward");
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(SoftmaxLayer);
 
 }  // namespace crema

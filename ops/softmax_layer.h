@@ -1,6 +1,7 @@
 /// SoftmaxLayer: Caffe's Softmax, normalized exponentials along softmax_param.axis.
 #pragma once
 
+#include "core/cudnn_util.h"
 #include "core/layer.h"
 #include "cuda_kernels/softmax.h"
 
@@ -18,14 +19,24 @@ class SoftmaxLayer : public Layer<T> {
   int exact_num_top() const override { return 1; }
 
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  // cuDNN's channel softmax over the (outer, channels, inner, 1) view, max subtracted first.
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
   kernels::SoftmaxArgs args_;
+#if CREMA_WITH_CUDA
+  cudnn::TensorDesc desc_;
+#endif
 };
 
 /// The (outer, channels, inner) view of `x` around softmax_param.axis `axis`; ConfigError when

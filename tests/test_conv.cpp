@@ -1,12 +1,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "ops/conv_layer.h"
+#include "tests/cuda_test_util.h"
+#include "tests/gpu_compare.h"
 #include "tests/reference/conv_ref.h"
 #include "tests/test_util.h"
 
@@ -279,6 +282,42 @@ TEST(Conv, BadShapesThrowShapeError) {
   EXPECT_THROW(
       make_layer<float>(conv_text("num_output: 2 kernel_size: 3"), ctx, mismatched, one_top),
       ConfigError);
+}
+
+// The cuDNN path against the CPU path: every case above (groups, stride, pad, dilation, per-axis
+// settings, no bias, two bottoms) plus larger ones where cuDNN picks other algorithms
+// (depthwise, 5x5 strided, dilated groups, 1x1). Forward, bottom diffs and accumulated
+// weight/bias diffs; 1e-4 relative in float, 1e-10 in double (algorithms differ in summation
+// order; the FMA math type keeps float out of TF32). Two rounds with different batch sizes
+// also exercise the per-shape algorithm cache.
+TEST(GpuConv, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+#if CREMA_WITH_CUDA
+  std::vector<ConvCase> cases = conv_cases();
+  cases.push_back({"num_output: 8 kernel_size: 3 pad: 1 group: 8", {}, 8, {2, 8, 9, 9}, {}});
+  cases.push_back({"num_output: 16 kernel_size: 5 stride: 2 pad: 2", {}, 16, {3, 8, 17, 15}, {}});
+  cases.push_back(
+      {"num_output: 12 kernel_size: 3 dilation: 3 pad: 3 group: 3", {}, 12, {2, 6, 13, 11}, {}});
+  cases.push_back({"num_output: 32 kernel_size: 1", {}, 32, {4, 24, 8, 8}, {}});
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.params);
+    const std::vector<std::vector<int64_t>> shapes(static_cast<size_t>(c.num_bottoms), c.shape);
+    test::expect_gpu_matches_cpu<float>(conv_text(c.params), shapes, {.tol = 1e-4});
+    test::expect_gpu_matches_cpu<double>(conv_text(c.params), shapes, {.tol = 1e-10});
+  }
+#endif
+}
+
+// With CREMA_CUDNN_WORKSPACE_MB=0 only workspace-free algorithms may be chosen; results still
+// match the CPU.
+TEST(GpuConv, ZeroWorkspaceLimitStillMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+#if CREMA_WITH_CUDA
+  ::setenv("CREMA_CUDNN_WORKSPACE_MB", "0", 1);
+  test::expect_gpu_matches_cpu<float>(conv_text("num_output: 8 kernel_size: 3 pad: 1 group: 2"),
+                                      {{2, 4, 10, 9}}, {.tol = 1e-4});
+  ::unsetenv("CREMA_CUDNN_WORKSPACE_MB");
+#endif
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 
 #include "ops/conv_geometry.h"
 #include "ops/deconv_layer.h"
+#include "tests/cuda_test_util.h"
+#include "tests/gpu_compare.h"
 #include "tests/reference/deconv_ref.h"
 #include "tests/test_util.h"
 
@@ -335,6 +337,25 @@ TEST(Deconv, BadShapesAndBlobCountsThrow) {
   EXPECT_THROW(
       make_layer<float>(deconv_text("num_output: 2 kernel_size: 3"), ctx, in_place, in_place),
       ConfigError);
+}
+
+// The cuDNN path (the equivalent convolution's passes, roles swapped) against the CPU path on
+// every case above (groups, stride, pad, dilation, per-axis settings, no bias, two bottoms)
+// plus a larger upsampling one. Forward, bottom diffs and accumulated weight/bias diffs; 1e-4
+// relative in float, 1e-10 in double. Two rounds with different batch sizes.
+TEST(GpuDeconv, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+#if CREMA_WITH_CUDA
+  std::vector<DeconvCase> cases = deconv_cases();
+  cases.push_back(
+      {"num_output: 16 kernel_size: 4 stride: 2 pad: 1 group: 4", {}, 16, {2, 8, 9, 7}, {}});
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.params);
+    const std::vector<std::vector<int64_t>> shapes(static_cast<size_t>(c.num_bottoms), c.shape);
+    test::expect_gpu_matches_cpu<float>(deconv_text(c.params), shapes, {.tol = 1e-4});
+    test::expect_gpu_matches_cpu<double>(deconv_text(c.params), shapes, {.tol = 1e-10});
+  }
+#endif
 }
 
 }  // namespace

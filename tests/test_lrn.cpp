@@ -1,8 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "ops/lrn_layer.h"
+#include "tests/cuda_test_util.h"
+#include "tests/gpu_compare.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/lrn_ref.h"
 #include "tests/test_util.h"
@@ -103,6 +108,99 @@ TEST(LRN, Errors) {
                ShapeError);
   EXPECT_THROW(test::make_layer<float>(lrn_text({3, 1, 0.75, 1, true}), ctx, {&x}, {&x}),
                ConfigError);
+}
+
+// Which GPU route each setting takes (decided on the host in layer_setup, so this runs
+// anywhere): cuDNN for ACROSS_CHANNELS within its limits (local_size <= 16, k >= 1e-5,
+// beta >= 0.01), the kernel bodies otherwise.
+TEST(LRN, GpuRouteIsCudnnOnlyWithinItsLimits) {
+  Context ctx = Context::cpu(1);
+  const std::vector<std::pair<ref::LrnParams, bool>> routes = {
+      {{5, 1e-4, 0.75, 1, true}, true},    {{17, 1.0, 0.75, 1, true}, false},
+      {{3, 1.0, 0.75, 1e-6, true}, false}, {{3, 1.0, 0.005, 1, true}, false},
+      {{3, 1.0, 0.75, 1, false}, false},
+  };
+  for (const auto& [p, cudnn] : routes) {
+    SCOPED_TRACE(lrn_text(p));
+    Tensor<float> x({1, 4, 2, 2}), y;
+    TensorVec<float> bottom{&x}, top{&y};
+    auto layer = test::make_layer<float>(lrn_text(p), ctx, bottom, top);
+    EXPECT_EQ(static_cast<LRNLayer<float>&>(*layer).gpu_uses_cudnn(), cudnn);
+  }
+}
+
+// The GPU path against the CPU path on every case above (cuDNN for ACROSS_CHANNELS, the kernel
+// bodies for WITHIN_CHANNEL) plus settings beyond cuDNN's limits: forward and bottom diff,
+// 1e-4 relative in float (pow, FMA contraction and cuDNN's own evaluation order differ),
+// 1e-10 in double.
+TEST(GpuLRN, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+#if CREMA_WITH_CUDA
+  std::vector<LrnCase> cases = lrn_cases();
+  cases.push_back({{17, 1.0, 0.75, 1, true}, {2, 20, 3, 3}});
+  cases.push_back({{3, 1.0, 0.005, 1, true}, {1, 5, 2, 3}});
+  for (const auto& c : cases) {
+    SCOPED_TRACE(lrn_text(c.p));
+    test::expect_gpu_matches_cpu<float>(lrn_text(c.p), {c.shape},
+                                        {.tol = 1e-4, .lo = -1.5, .hi = 1.5});
+    test::expect_gpu_matches_cpu<double>(lrn_text(c.p), {c.shape},
+                                         {.tol = 1e-10, .lo = -1.5, .hi = 1.5});
+  }
+#endif
+}
+
+// The LRN launchers on device buffers against the CPU layer (both regions): output and input
+// gradient within 1e-6 relative (nvcc contracts multiply-adds and has its own pow).
+TEST(GpuLRN, LaunchersMatchCpu) {
+  CREMA_REQUIRE_GPU();
+#if CREMA_WITH_CUDA
+  Context ctx = Context::cpu(1);
+  const std::vector<int64_t> shape{2, 5, 4, 3};
+  for (const bool across : {true, false}) {
+    const ref::LrnParams p{3, 1.5, 0.75, 2, across};
+    SCOPED_TRACE(lrn_text(p));
+    Tensor<double> x(shape), y;
+    test::fill_uniform(x, -1.5, 1.5, 51);
+    TensorVec<double> bottom{&x}, top{&y};
+    auto layer = test::make_layer<double>(lrn_text(p), ctx, bottom, top);
+    layer->forward(ctx, bottom, top);
+    Tensor<double> dy(shape);
+    test::fill_uniform(dy, -1, 1, 52);
+    std::copy(dy.cpu_data(), dy.cpu_data() + dy.count(), y.mutable_cpu_diff());
+    layer->backward(ctx, top, {true}, bottom);
+    kernels::LrnArgs<double> a{};
+    a.channels = 5;
+    a.height = 4;
+    a.width = 3;
+    a.pre_pad = 1;
+    const double n = across ? 3.0 : 9.0;
+    a.k = across ? test::f32(2.0) : 1.0;
+    a.coeff = test::f32(1.5) / n;
+    a.beta = test::f32(0.75);
+    a.grad_coeff = 2 * test::f32(1.5) * test::f32(0.75) / n;
+    const std::vector<double> hx(x.cpu_data(), x.cpu_data() + x.count());
+    const std::vector<double> hy(y.cpu_data(), y.cpu_data() + y.count());
+    const std::vector<double> hdy(dy.cpu_data(), dy.cpu_data() + dy.count());
+    testing::DeviceBuffer<double> dx_in(hx), dy_in(hdy), out(hx.size()), scale(hx.size()),
+        dx(hx.size());
+    const int64_t rows = 2 * 5 * 4;
+    if (across) {
+      cuda::launch_lrn_across_forward<double>(nullptr, rows, a, dx_in.get(), scale.get(),
+                                              out.get());
+      cuda::launch_lrn_across_backward<double>(nullptr, rows, a, dx_in.get(), out.get(),
+                                               scale.get(), dy_in.get(), dx.get());
+    } else {
+      cuda::launch_lrn_within_forward<double>(nullptr, rows, a, dx_in.get(), scale.get(),
+                                              out.get());
+      cuda::launch_lrn_within_backward<double>(nullptr, rows, a, dx_in.get(), out.get(),
+                                               scale.get(), dy_in.get(), dx.get());
+    }
+    const auto gy = out.to_host();
+    const auto gdx = dx.to_host();
+    test::expect_near(gy.data(), hy.data(), x.count(), 1e-6, "y");
+    test::expect_near(gdx.data(), x.cpu_diff(), x.count(), 1e-6, "dx");
+  }
+#endif
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "ops/pooling_layer.h"
+#include "tests/cuda_test_util.h"
+#include "tests/gpu_compare.h"
 #include "tests/reference/pooling_ref.h"
 #include "tests/test_util.h"
 
@@ -226,6 +228,108 @@ TEST(Pooling, BadShapesThrowShapeError) {
   auto layer = make_layer<float>(pool_text("kernel_size: 3"), ctx, bottom, top);
   x.reshape({1, 1, 2, 4});
   EXPECT_THROW(layer->forward(ctx, bottom, top), ShapeError);
+}
+
+// Which GPU route each geometry takes (decided on the host in reshape, so this runs anywhere):
+// cuDNN only for AVE windows that never overhang the padded image; MAX and overhanging CEIL
+// windows run the kernel bodies.
+TEST(Pooling, GpuRouteIsCudnnOnlyWhereExact) {
+  Context ctx = Context::cpu(1);
+  struct Route {
+    std::string params;
+    std::vector<int64_t> shape;
+    bool cudnn;
+  };
+  const std::vector<Route> routes = {
+      {"pool: AVE kernel_size: 3 stride: 2 pad: 1", {1, 1, 5, 5}, true},  // ceil == floor
+      {"pool: AVE kernel_size: 3 stride: 2", {1, 1, 6, 6}, false},        // ceil overhangs
+      {"pool: AVE kernel_size: 3 stride: 2 round_mode: FLOOR", {1, 1, 6, 6}, true},
+      {"pool: AVE global_pooling: true", {1, 1, 4, 5}, true},
+      {"pool: AVE kernel_h: 3 kernel_w: 2 stride_h: 2 stride_w: 1 pad_h: 1", {1, 1, 6, 5}, false},
+      {"pool: MAX kernel_size: 3 stride: 2 pad: 1", {1, 1, 5, 5}, false},
+      {"pool: MAX global_pooling: true", {1, 1, 4, 5}, false},
+  };
+  for (const auto& r : routes) {
+    SCOPED_TRACE(r.params);
+    Tensor<float> x(r.shape), y;
+    TensorVec<float> bottom{&x}, top{&y};
+    auto layer = make_layer<float>(pool_text(r.params), ctx, bottom, top);
+    EXPECT_EQ(static_cast<PoolingLayer<float>&>(*layer).gpu_uses_cudnn(), r.cudnn);
+  }
+}
+
+// The GPU path against the CPU path for MAX (with and without the mask top) and AVE on every
+// case above. Kernel-body routes (MAX, overhanging AVE) must match bitwise (GATHER bodies with
+// no multiply-add to contract); cuDNN AVE within 1e-5 relative in float, 1e-10 in double.
+TEST(GpuPooling, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+#if CREMA_WITH_CUDA
+  Context cpu = Context::cpu(1);
+  for (const auto& c : pool_cases()) {
+    for (const std::string method : {"MAX", "AVE"}) {
+      const std::string text = pool_text("pool: " + method + " " + c.params);
+      SCOPED_TRACE(text);
+      Tensor<float> x(c.shape), y;
+      TensorVec<float> bottom{&x}, top{&y};
+      auto probe = make_layer<float>(text, cpu, bottom, top);
+      const bool cudnn = static_cast<PoolingLayer<float>&>(*probe).gpu_uses_cudnn();
+      test::expect_gpu_matches_cpu<float>(text, {c.shape}, {.tol = cudnn ? 1e-5 : 0.0});
+      test::expect_gpu_matches_cpu<double>(text, {c.shape}, {.tol = cudnn ? 1e-10 : 0.0});
+      if (method == "MAX")
+        test::expect_gpu_matches_cpu<float>(text, {c.shape}, {.tol = 0.0, .num_tops = 2});
+    }
+  }
+#endif
+}
+
+// The pooling launchers run directly on device buffers against the CPU layer: output, mask and
+// input gradient bitwise (GATHER bodies).
+TEST(GpuPooling, LaunchersMatchCpu) {
+  CREMA_REQUIRE_GPU();
+#if CREMA_WITH_CUDA
+  Context ctx = Context::cpu(1);
+  const std::vector<int64_t> shape{2, 3, 7, 5};
+  const kernels::PoolingArgs a{7, 5, 4, 3, 3, 3, 2, 2, 1, 1};  // kernel 3, stride 2, pad 1
+  for (const std::string method : {"MAX", "AVE"}) {
+    SCOPED_TRACE(method);
+    const bool max = method == "MAX";
+    Tensor<float> x(shape), y, top_mask;
+    fill_uniform(x, -1, 1, 41);
+    TensorVec<float> bottom{&x}, top{&y};
+    if (max) top.push_back(&top_mask);
+    auto layer = make_layer<float>(
+        pool_text("pool: " + method + " kernel_size: 3 stride: 2 pad: 1"), ctx, bottom, top);
+    layer->forward(ctx, bottom, top);
+    ASSERT_EQ(y.shape(), (std::vector<int64_t>{2, 3, 4, 3}));
+    Tensor<float> dy(y.shape());
+    fill_uniform(dy, -1, 1, 42);
+    std::copy(dy.cpu_data(), dy.cpu_data() + dy.count(), y.mutable_cpu_diff());
+    layer->backward(ctx, top, {true}, bottom);
+    const std::vector<float> hx(x.cpu_data(), x.cpu_data() + x.count());
+    const std::vector<float> hdy(dy.cpu_data(), dy.cpu_data() + dy.count());
+    testing::DeviceBuffer<float> dx_in(hx), ddy(hdy), out(hdy.size()), dmask_t(hdy.size()),
+        dx(hx.size());
+    testing::DeviceBuffer<int32_t> dmask(hdy.size());
+    const int64_t rows_out = 2 * 3 * 4, rows_in = 2 * 3 * 7;
+    if (max) {
+      cuda::launch_pooling_max_forward<float>(nullptr, rows_out, a, dx_in.get(), out.get(),
+                                              dmask.get(), dmask_t.get());
+      cuda::launch_pooling_max_backward<float>(nullptr, rows_in, a, ddy.get(), dmask.get(),
+                                               dx.get());
+    } else {
+      cuda::launch_pooling_ave_forward<float>(nullptr, rows_out, a, dx_in.get(), out.get());
+      cuda::launch_pooling_ave_backward<float>(nullptr, rows_in, a, ddy.get(), dx.get());
+    }
+    const auto gy = out.to_host();
+    const auto gdx = dx.to_host();
+    for (int64_t i = 0; i < y.count(); ++i) ASSERT_EQ(gy[i], y.cpu_data()[i]) << i;
+    if (max) {
+      const auto gm = dmask_t.to_host();
+      for (int64_t i = 0; i < y.count(); ++i) ASSERT_EQ(gm[i], top_mask.cpu_data()[i]) << i;
+    }
+    for (int64_t i = 0; i < x.count(); ++i) ASSERT_EQ(gdx[i], x.cpu_diff()[i]) << i;
+  }
+#endif
 }
 
 }  // namespace
