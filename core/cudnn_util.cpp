@@ -348,5 +348,29 @@ void gemv(const Context& ctx, bool trans_a, int64_t m, int64_t n, T alpha, const
 CREMA_INSTANTIATE_CUDNN_UTIL(float)
 CREMA_INSTANTIATE_CUDNN_UTIL(double)
 
+template <class T>
+void add_bias(const Context& ctx, const TensorDesc& bias_desc, const T* bias,
+              const TensorDesc& y_desc, T* y) {
+  check(cudnnAddTensor(handle(ctx), &kOne<T>, bias_desc.get(), bias, &kOne<T>, y_desc.get(), y),
+        "cudnnAddTensor");
+}
+
+template <class T>
+void accumulate_bias_grad(const Context& ctx, const TensorDesc& dy_desc, const T* dy,
+                          const TensorDesc& bias_desc, T* dbias) {
+  check(cudnnConvolutionBackwardBias(handle(ctx), &kOne<T>, dy_desc.get(), dy, &kOne<T>,
+                                     bias_desc.get(), dbias),
+        "cudnnConvolutionBackwardBias");
+}
+
+template void add_bias<float>(const Context&, const TensorDesc&, const float*, const TensorDesc&,
+                              float*);
+template void add_bias<double>(const Context&, const TensorDesc&, const double*,
+                               const TensorDesc&, double*);
+template void accumulate_bias_grad<float>(const Context&, const TensorDesc&, const float*,
+                                          const TensorDesc&, float*);
+template void accumulate_bias_grad<double>(const Context&, const TensorDesc&, const double*,
+                                           const TensorDesc&, double*);
+
 }  // namespace crema::cudnn
 #endif

@@ -207,6 +207,15 @@ void conv_backward_filter(Context& ctx, ConvAlgoCache& cache, const TensorDesc& 
                           const TensorDesc& dy_desc, const T* dy, const ConvDesc& conv,
                           const FilterDesc& dw_desc, T* dw, T beta);
 
+/// y += bias, the (1, C, 1, 1) bias broadcast over y (convolution and deconvolution tops).
+template <class T>
+void add_bias(const Context& ctx, const TensorDesc& bias_desc, const T* bias,
+              const TensorDesc& y_desc, T* y);
+/// dbias += the sums of dy over all but the channel axis.
+template <class T>
+void accumulate_bias_grad(const Context& ctx, const TensorDesc& dy_desc, const T* dy,
+                          const TensorDesc& bias_desc, T* dbias);
+
 /// Row-major C = alpha * op(A) * op(B) + beta * C on the context's cuBLAS handle, as
 /// blas::gemm (A is M x K after op, B is K x N).
 template <class T>

@@ -4,6 +4,8 @@
 
 #if CREMA_WITH_CUDA
 #include <cublas_v2.h>
+
+#include "core/cudnn_util.h"
 #endif
 
 namespace crema {
@@ -11,11 +13,7 @@ namespace crema {
 #if CREMA_WITH_CUDA
 namespace {
 
-void check_cublas(cublasStatus_t s, const char* call) {
-  if (s != CUBLAS_STATUS_SUCCESS)
-    throw DeviceError(str_cat(call, " failed: ", cublasGetStatusName(s), " (",
-                              cublasGetStatusString(s), ")"));
-}
+using cudnn::check_cublas;
 
 cublasHandle_t handle(const Context& ctx) {
   CREMA_CHECK_AS(InternalError, ctx.cuda != nullptr, "cuBLAS call on a CPU context");

@@ -196,10 +196,7 @@ void DeconvolutionLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom
     cudnn::conv_backward_data<T>(ctx, algos_, filter_desc_, weight, bottom_desc_,
                                  bottom[b]->gpu_data(ctx), conv_desc_, top_desc_, y, T(0));
     if (bias_term_)
-      cudnn::check(
-          cudnnAddTensor(cudnn::handle(ctx), &cudnn::kOne<T>, bias_desc_.get(),
-                         this->blobs_[1]->gpu_data(ctx), &cudnn::kOne<T>, top_desc_.get(), y),
-          "cudnnAddTensor");
+      cudnn::add_bias<T>(ctx, bias_desc_, this->blobs_[1]->gpu_data(ctx), top_desc_, y);
   }
 }
 
@@ -216,10 +213,8 @@ void DeconvolutionLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
     // Parameter diffs accumulate over bottoms and calls (beta = 1); the bottom diff is
     // written (beta = 0).
     if (bias_down)
-      cudnn::check(cudnnConvolutionBackwardBias(
-                       cudnn::handle(ctx), &cudnn::kOne<T>, top_desc_.get(), dy, &cudnn::kOne<T>,
-                       bias_desc_.get(), this->blobs_[1]->mutable_gpu_diff(ctx)),
-                   "cudnnConvolutionBackwardBias");
+      cudnn::accumulate_bias_grad<T>(ctx, top_desc_, dy, bias_desc_,
+                                     this->blobs_[1]->mutable_gpu_diff(ctx));
     // The equivalent convolution maps the top diff (its input) to this layer's bottom (its
     // output): dW = corr(dy, x).
     if (weight_down)
