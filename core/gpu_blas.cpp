@@ -24,6 +24,24 @@ cublasHandle_t handle(const Context& ctx) {
 
 }  // namespace
 
+// Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands.
+template <>
+void gpu_gemm<float>(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n,
+                     int64_t k, float alpha, const float* a, const float* b, float beta, float* c) {
+  check_cublas(cublasSgemm_64(handle(ctx), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                              trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b,
+                              trans_b ? k : n, a, trans_a ? m : k, &beta, c, n),
+               "cublasSgemm");
+}
+template <>
+void gpu_gemm<double>(const Context& ctx, bool trans_a, bool trans_b, int64_t m, int64_t n,
+                      int64_t k, double alpha, const double* a, const double* b, double beta,
+                      double* c) {
+  check_cublas(cublasDgemm_64(handle(ctx), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+                              trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &alpha, b,
+                              trans_b ? k : n, a, trans_a ? m : k, &beta, c, n),
+               "cublasDgemm");
+}
 template <>
 void gpu_scal<float>(const Context& ctx, int64_t n, float alpha, float* x) {
   check_cublas(cublasSscal_64(handle(ctx), n, &alpha, x, 1), "cublasSscal");
@@ -64,6 +82,10 @@ void gpu_axpy(const Context&, int64_t, T, const T*, T*) {
   throw DeviceError("cuBLAS is not available: this crema was built without CUDA");
 }
 template <class T>
+void gpu_gemm(const Context&, bool, bool, int64_t, int64_t, int64_t, T, const T*, const T*, T, T*) {
+  throw DeviceError("cuBLAS is not available: this crema was built without CUDA");
+}
+template <class T>
 double gpu_dot(const Context&, int64_t, const T*, const T*) {
   throw DeviceError("cuBLAS is not available: this crema was built without CUDA");
 }
@@ -71,6 +93,10 @@ template void gpu_scal<float>(const Context&, int64_t, float, float*);
 template void gpu_scal<double>(const Context&, int64_t, double, double*);
 template void gpu_axpy<float>(const Context&, int64_t, float, const float*, float*);
 template void gpu_axpy<double>(const Context&, int64_t, double, const double*, double*);
+template void gpu_gemm<float>(const Context&, bool, bool, int64_t, int64_t, int64_t, float,
+                              const float*, const float*, float, float*);
+template void gpu_gemm<double>(const Context&, bool, bool, int64_t, int64_t, int64_t, double,
+                               const double*, const double*, double, double*);
 template double gpu_dot<float>(const Context&, int64_t, const float*, const float*);
 template double gpu_dot<double>(const Context&, int64_t, const double*, const double*);
 
