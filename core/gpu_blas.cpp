@@ -14,11 +14,8 @@ namespace crema {
 namespace {
 
 using cudnn::check_cublas;
-
-cublasHandle_t handle(const Context& ctx) {
-  CREMA_CHECK_AS(InternalError, ctx.cuda != nullptr, "cuBLAS call on a CPU context");
-  return static_cast<cublasHandle_t>(ctx.cuda->cublas());
-}
+// The context's cuBLAS handle, bound to its stream.
+cublasHandle_t handle(const Context& ctx) { return cudnn::cublas(ctx); }
 
 }  // namespace
 

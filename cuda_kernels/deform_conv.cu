@@ -1,4 +1,5 @@
 #include "cuda_kernels/deform_conv.h"
+#include "cuda_kernels/im2col.h"
 #include "cuda_kernels/launch.cuh"
 
 namespace crema::cuda {
@@ -27,6 +28,13 @@ void launch_deform_conv_offset_backward(Stream s, int64_t n, const kernels::Defo
   });
 }
 
+template <class T>
+void launch_deform_conv_swap_axes(Stream s, int64_t n, int64_t d0, int64_t d1, int64_t inner,
+                                  const T* src, T* dst) {
+  launch(s, n, "deform_conv_swap_axes",
+         [=] __device__(int64_t i) { kernels::swap_leading_axes(i, d0, d1, inner, src, dst); });
+}
+
 #define CREMA_INSTANTIATE_DEFORM_CONV(T)                                                        \
   template void launch_deform_conv_im2col<T>(Stream, int64_t, const kernels::DeformConvArgs&,   \
                                              const T*, const T*, const T*, T*);                 \
@@ -34,7 +42,9 @@ void launch_deform_conv_offset_backward(Stream s, int64_t n, const kernels::Defo
       Stream, int64_t, const kernels::DeformConvArgs&, const T*, const T*, const T*, T*);       \
   template void launch_deform_conv_offset_backward<T>(Stream, int64_t,                          \
                                                       const kernels::DeformConvArgs&, const T*, \
-                                                      const T*, const T*, const T*, T*, T*);
+                                                      const T*, const T*, const T*, T*, T*);    \
+  template void launch_deform_conv_swap_axes<T>(Stream, int64_t, int64_t, int64_t, int64_t,     \
+                                                const T*, T*);
 CREMA_INSTANTIATE_DEFORM_CONV(float)
 CREMA_INSTANTIATE_DEFORM_CONV(double)
 

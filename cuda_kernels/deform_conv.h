@@ -261,6 +261,11 @@ void launch_deform_conv_im2col(Stream s, int64_t n, const kernels::DeformConvArg
 template <class T>
 void launch_deform_conv_input_backward(Stream s, int64_t n, const kernels::DeformConvArgs& a,
                                        const T* offset, const T* mask, const T* dcol, T* dx);
+/// swap_leading_axes (cuda_kernels/im2col.h) between the GEMM layout of a chunk and the
+/// layer's (images, channels, pixels) layout.
+template <class T>
+void launch_deform_conv_swap_axes(Stream s, int64_t n, int64_t d0, int64_t d1, int64_t inner,
+                                  const T* src, T* dst);
 template <class T>
 void launch_deform_conv_offset_backward(Stream s, int64_t n, const kernels::DeformConvArgs& a,
                                         const T* x, const T* offset, const T* mask, const T* dcol,

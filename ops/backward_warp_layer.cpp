@@ -80,6 +80,43 @@ void BackwardWarpLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   }
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+const kernels::WarpTap<T>* BackwardWarpLayer<T>::compute_gpu_taps(Context& ctx, const T* flow) {
+  const int64_t n = num_ * args_.height * args_.width;
+  kernels::WarpTap<T>* taps = gpu_taps_.resize(ctx, n);
+  cuda::launch_backward_warp_taps<T>(ctx.cuda_stream(), n, args_, flow, taps);
+  return taps;
+}
+
+template <class T>
+void BackwardWarpLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                       const TensorVec<T>& top) {
+  const kernels::WarpTap<T>* taps = compute_gpu_taps(ctx, bottom[1]->gpu_data(ctx));
+  cuda::launch_backward_warp_forward<T>(ctx.cuda_stream(), num_ * args_.channels * args_.height,
+                                        args_, taps, bottom[0]->gpu_data(ctx),
+                                        top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void BackwardWarpLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                        const std::vector<bool>& propagate_down,
+                                        const TensorVec<T>& bottom) {
+  const T* dy = top[0]->gpu_diff(ctx);
+  // Recomputed as in backward_cpu.
+  const kernels::WarpTap<T>* taps = compute_gpu_taps(ctx, bottom[1]->gpu_data(ctx));
+  if (propagate_down[0]) {
+    cuda::launch_backward_warp_backward_input<T>(ctx.cuda_stream(), num_ * args_.channels, args_,
+                                                 taps, dy, bottom[0]->mutable_gpu_diff(ctx));
+  }
+  if (propagate_down[1]) {
+    cuda::launch_backward_warp_backward_flow<T>(ctx.cuda_stream(), num_ * args_.height, args_, taps,
+                                                bottom[0]->gpu_data(ctx), dy,
+                                                bottom[1]->mutable_gpu_diff(ctx));
+  }
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(BackwardWarpLayer);
 
 }  // namespace crema

@@ -5,6 +5,9 @@
 
 #include "core/layer.h"
 #include "cuda_kernels/backward_warp.h"
+#if CREMA_WITH_CUDA
+#include "ops/gpu_scratch.h"
+#endif
 
 namespace crema {
 
@@ -27,11 +30,17 @@ class BackwardWarpLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
   /// Fills taps_ from the flow (one per pixel) and returns them.
@@ -40,6 +49,12 @@ class BackwardWarpLayer : public Layer<T> {
   kernels::BackwardWarpArgs args_{};
   int64_t num_ = 0;
   std::vector<kernels::WarpTap<T>> taps_;  // See Note [Backward warp work items]
+#if CREMA_WITH_CUDA
+  /// The GPU path's taps_: fills them from the device flow and returns them.
+  const kernels::WarpTap<T>* compute_gpu_taps(Context& ctx, const T* flow);
+
+  cuda::DeviceScratch<kernels::WarpTap<T>> gpu_taps_;
+#endif
 };
 
 }  // namespace crema

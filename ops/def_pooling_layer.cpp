@@ -112,6 +112,35 @@ void DefPoolingLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   }
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void DefPoolingLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                     const TensorVec<T>& top) {
+  const int64_t n = top[0]->count();
+  T* top_argmax = top.size() > 1 ? top[1]->mutable_gpu_data(ctx) : nullptr;
+  cuda::launch_def_pooling_forward<T>(ctx.cuda_stream(), n, args_, bottom[0]->gpu_data(ctx),
+                                      this->blobs_[0]->gpu_data(ctx), top[0]->mutable_gpu_data(ctx),
+                                      gpu_argmax_.resize(ctx, n), top_argmax);
+}
+
+template <class T>
+void DefPoolingLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                      const std::vector<bool>& propagate_down,
+                                      const TensorVec<T>& bottom) {
+  const T* dy = top[0]->gpu_diff(ctx);
+  const int32_t* argmax = gpu_argmax_.data(ctx);
+  if (this->param_propagate_down(0)) {
+    cuda::launch_def_pooling_backward_penalty<T>(ctx.cuda_stream(), args_.channels, args_,
+                                                 bottom[0]->shape(0), dy, argmax,
+                                                 this->blobs_[0]->mutable_gpu_diff(ctx));
+  }
+  if (propagate_down[0]) {
+    cuda::launch_def_pooling_backward_input<T>(ctx.cuda_stream(), bottom[0]->count(), args_, dy,
+                                               argmax, bottom[0]->mutable_gpu_diff(ctx));
+  }
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(DefPoolingLayer);
 
 }  // namespace crema

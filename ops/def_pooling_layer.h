@@ -7,6 +7,9 @@
 
 #include "core/layer.h"
 #include "cuda_kernels/def_pooling.h"
+#if CREMA_WITH_CUDA
+#include "ops/gpu_scratch.h"
+#endif
 
 namespace crema {
 
@@ -29,8 +32,9 @@ class DefPoolingLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
-  /// The argmax displacement index of each output of the last forward (-1: empty window).
+  /// The argmax displacement index of each output of the last CPU forward (-1: empty window).
   const std::vector<int32_t>& argmax() const { return argmax_; }
   const kernels::DefPoolingArgs& args() const { return args_; }
 
@@ -38,11 +42,19 @@ class DefPoolingLayer : public Layer<T> {
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
   int64_t radius_ = 1, stride_ = 1, pad_ = 1;
   kernels::DefPoolingArgs args_{};
   std::vector<int32_t> argmax_;  // per output, read by backward
+#if CREMA_WITH_CUDA
+  cuda::DeviceScratch<int32_t> gpu_argmax_;  // argmax_ of the GPU path
+#endif
 };
 
 }  // namespace crema

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "core/blas.h"
+#include "core/cudnn_util.h"
 #include "core/parallel.h"
 #include "cuda_kernels/im2col.h"
 #include "ops/conv_geometry.h"
@@ -246,6 +247,116 @@ void DeformableConvolutionLayer<T>::backward_cpu(Context& ctx, const TensorVec<T
     }
   }
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void DeformableConvolutionLayer<T>::im2col_gpu(Context& ctx, const kernels::DeformConvArgs& a,
+                                               const TensorVec<T>& bottom, int64_t n0) {
+  const int64_t taps = a.kernel_h * a.kernel_w, p = a.out_h * a.out_w;
+  const T* x = bottom[0]->gpu_data(ctx) + n0 * channels_ * a.height * a.width;
+  const T* offset = bottom[1]->gpu_data(ctx) + n0 * 2 * deformable_group_ * taps * p;
+  const T* mask =
+      modulated_ ? bottom[2]->gpu_data(ctx) + n0 * deformable_group_ * taps * p : nullptr;
+  cuda::launch_deform_conv_im2col<T>(ctx.cuda_stream(), kernels::deform_conv_im2col_items(a), a, x,
+                                     offset, mask, col_buffer_.mutable_gpu_data(ctx));
+  col_chunk_ = n0;
+}
+
+// The CPU path's chunks, bodies and GEMMs (cuBLAS) in the same order.
+template <class T>
+void DeformableConvolutionLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                                const TensorVec<T>& top) {
+  const T* weight = this->blobs_[0]->gpu_data(ctx);
+  const int64_t m = num_output_ / group_;
+  const int64_t k = channels_ / group_ * args_.kernel_h * args_.kernel_w;
+  const int64_t p = args_.out_h * args_.out_w;
+  const int64_t out_dim = num_output_ * p;
+  const int64_t num = bottom[0]->shape(0);
+  T* y = top[0]->mutable_gpu_data(ctx);
+  for (int64_t n0 = 0; n0 < num; n0 += args_.num) {
+    const kernels::DeformConvArgs a = chunk_args(n0, num);
+    im2col_gpu(ctx, a, bottom, n0);
+    const int64_t cols = a.num * p;
+    const T* col = col_buffer_.gpu_data(ctx);
+    T* out = out_buffer_.mutable_gpu_data(ctx);
+    for (int64_t g = 0; g < group_; ++g)
+      cudnn::gemm<T>(ctx, false, false, m, cols, k, T(1), weight + g * m * k, col + g * k * cols,
+                     T(0), out + g * m * cols);
+    if (bias_term_)
+      cudnn::gemm<T>(ctx, false, false, num_output_, cols, 1, T(1), this->blobs_[1]->gpu_data(ctx),
+                     bias_multiplier_.gpu_data(ctx), T(1), out);
+    cuda::launch_deform_conv_swap_axes<T>(ctx.cuda_stream(), a.num * out_dim, num_output_, a.num, p,
+                                          out, y + n0 * out_dim);
+  }
+}
+
+template <class T>
+void DeformableConvolutionLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                                 const std::vector<bool>& propagate_down,
+                                                 const TensorVec<T>& bottom) {
+  const int64_t taps = args_.kernel_h * args_.kernel_w;
+  const int64_t m = num_output_ / group_;
+  const int64_t k = channels_ / group_ * taps;
+  const int64_t p = args_.out_h * args_.out_w;
+  const int64_t in_dim = channels_ * args_.height * args_.width;
+  const int64_t out_dim = num_output_ * p;
+  const int64_t offset_dim = 2 * deformable_group_ * taps * p;
+  const int64_t mask_dim = deformable_group_ * taps * p;
+  const bool weight_down = this->param_propagate_down(0);
+  const bool bias_down = bias_term_ && this->param_propagate_down(1);
+  const bool x_down = propagate_down[0];
+  const bool offset_down = propagate_down[1];
+  const bool mask_down = modulated_ && propagate_down[2];
+  if (!weight_down && !bias_down && !x_down && !offset_down && !mask_down) return;
+  const int64_t num = bottom[0]->shape(0);
+  const T* weight = this->blobs_[0]->gpu_data(ctx);
+  const T* dy = top[0]->gpu_diff(ctx);
+  const T* x = bottom[0]->gpu_data(ctx);
+  const T* offset = bottom[1]->gpu_data(ctx);
+  const T* mask = modulated_ ? bottom[2]->gpu_data(ctx) : nullptr;
+  const int64_t chunks = num == 0 ? 0 : (num - 1) / args_.num + 1;
+  for (int64_t chunk = chunks - 1; chunk >= 0; --chunk) {
+    const int64_t n0 = chunk * args_.num;
+    kernels::DeformConvArgs a = chunk_args(n0, num);
+    const int64_t cols = a.num * p;
+    T* dyb = out_buffer_.mutable_gpu_data(ctx);
+    cuda::launch_deform_conv_swap_axes<T>(ctx.cuda_stream(), a.num * out_dim, a.num, num_output_, p,
+                                          dy + n0 * out_dim, dyb);
+    if (bias_down)
+      cudnn::gemm<T>(ctx, false, false, num_output_, 1, cols, T(1), dyb,
+                     bias_multiplier_.gpu_data(ctx), T(1), this->blobs_[1]->mutable_gpu_diff(ctx));
+    if (weight_down) {
+      if (col_chunk_ != n0) im2col_gpu(ctx, a, bottom, n0);
+      const T* col = col_buffer_.gpu_data(ctx);
+      T* weight_diff = this->blobs_[0]->mutable_gpu_diff(ctx);
+      for (int64_t g = 0; g < group_; ++g)
+        cudnn::gemm<T>(ctx, false, true, m, k, cols, T(1), dyb + g * m * cols, col + g * k * cols,
+                       T(1), weight_diff + g * m * k);
+    }
+    if (!x_down && !offset_down && !mask_down) continue;
+    T* dcol = dcol_buffer_.mutable_gpu_data(ctx);
+    for (int64_t g = 0; g < group_; ++g)
+      cudnn::gemm<T>(ctx, true, false, k, cols, m, T(1), weight + g * m * k, dyb + g * m * cols,
+                     T(0), dcol + g * k * cols);
+    const T* offset_c = offset + n0 * offset_dim;
+    const T* mask_c = mask ? mask + n0 * mask_dim : nullptr;
+    if (x_down) {
+      // One plane per work item: the most items the body allows.
+      a.channel_block = 1;
+      cuda::launch_deform_conv_input_backward<T>(ctx.cuda_stream(), a.num * channels_, a, offset_c,
+                                                 mask_c, dcol,
+                                                 bottom[0]->mutable_gpu_diff(ctx) + n0 * in_dim);
+    }
+    if (offset_down || mask_down) {
+      T* doffset = offset_down ? bottom[1]->mutable_gpu_diff(ctx) + n0 * offset_dim : nullptr;
+      T* dmask = mask_down ? bottom[2]->mutable_gpu_diff(ctx) + n0 * mask_dim : nullptr;
+      cuda::launch_deform_conv_offset_backward<T>(ctx.cuda_stream(), a.num * mask_dim, a,
+                                                  x + n0 * in_dim, offset_c, mask_c, dcol, doffset,
+                                                  dmask);
+    }
+  }
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(DeformableConvolutionLayer);
 

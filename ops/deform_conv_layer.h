@@ -24,17 +24,27 @@ class DeformableConvolutionLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
   // Geometry of the chunk starting at image n0 (the last chunk may be short).
   kernels::DeformConvArgs chunk_args(int64_t n0, int64_t num) const;
   void im2col(Context& ctx, const kernels::DeformConvArgs& a, const TensorVec<T>& bottom,
               int64_t n0);
+#if CREMA_WITH_CUDA
+  void im2col_gpu(Context& ctx, const kernels::DeformConvArgs& a, const TensorVec<T>& bottom,
+                  int64_t n0);
+#endif
 
   int64_t num_output_ = 0, channels_ = 0, group_ = 1, deformable_group_ = 1;
   bool bias_term_ = true, modulated_ = false;

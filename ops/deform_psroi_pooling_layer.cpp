@@ -3,6 +3,9 @@
 #include <cmath>
 
 #include "core/parallel.h"
+#if CREMA_WITH_CUDA
+#include "ops/gpu_copy.h"
+#endif
 
 namespace crema {
 
@@ -185,6 +188,42 @@ void DeformablePSROIPoolingLayer<T>::backward_cpu(Context& ctx, const TensorVec<
     });
   }
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void DeformablePSROIPoolingLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                                 const TensorVec<T>& top) {
+  // The same DataError as the CPU path: the RoIs (R x 5 values) are read back for the check.
+  check_batch_indices(*bottom[1]);
+  const T* offset = args_.has_offset ? bottom[2]->gpu_data(ctx) : nullptr;
+  cuda::launch_deform_psroi_pooling_forward<T>(ctx.cuda_stream(), top[0]->count(), args_,
+                                               bottom[0]->gpu_data(ctx), bottom[1]->gpu_data(ctx),
+                                               offset, top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void DeformablePSROIPoolingLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                                  const std::vector<bool>& propagate_down,
+                                                  const TensorVec<T>& bottom) {
+  const kernels::DeformRoIPoolArgs<T>& a = args_;
+  const T* rois = bottom[1]->gpu_data(ctx);
+  const T* offset = a.has_offset ? bottom[2]->gpu_data(ctx) : nullptr;
+  const T* dy = top[0]->gpu_diff(ctx);
+  if (propagate_down[1])
+    cuda::zero_bytes(ctx, bottom[1]->mutable_gpu_diff(ctx), bottom[1]->count() * sizeof(T));
+  if (propagate_down[0]) {
+    T* dx = bottom[0]->mutable_gpu_diff(ctx);
+    cuda::zero_bytes(ctx, dx, bottom[0]->count() * sizeof(T));
+    cuda::launch_deform_psroi_pooling_backward_data<T>(ctx.cuda_stream(), top[0]->count(), a, rois,
+                                                       offset, dy, dx);
+  }
+  if (a.has_offset && propagate_down[2]) {
+    cuda::launch_deform_psroi_pooling_backward_offset<T>(
+        ctx.cuda_stream(), a.num_rois * a.num_classes * a.part_h * a.part_w, a,
+        bottom[0]->gpu_data(ctx), rois, offset, dy, bottom[2]->mutable_gpu_diff(ctx));
+  }
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(DeformablePSROIPoolingLayer);
 CREMA_INSTANTIATE_CLASS(DeformRoIPoolingLayer);

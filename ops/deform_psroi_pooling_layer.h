@@ -38,6 +38,7 @@ class DeformablePSROIPoolingLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
   /// The kernel arguments reshape built (launcher tests reuse them).
   const kernels::DeformRoIPoolArgs<T>& kernel_args() const { return args_; }
@@ -46,6 +47,11 @@ class DeformablePSROIPoolingLayer : public Layer<T> {
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
   /// False for the mmcv variant (DeformRoIPoolingLayer).
   virtual bool position_sensitive() const { return true; }

@@ -123,6 +123,39 @@ void LocallyConnectedLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& to
   }
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void LocallyConnectedLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                           const TensorVec<T>& top) {
+  const T* bias = bias_term_ ? this->blobs_[1]->gpu_data(ctx) : nullptr;
+  cuda::launch_locally_connected_forward<T>(
+      ctx.cuda_stream(), top[0]->count(), args_, bottom[0]->gpu_data(ctx),
+      this->blobs_[0]->gpu_data(ctx), bias, top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void LocallyConnectedLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                            const std::vector<bool>& propagate_down,
+                                            const TensorVec<T>& bottom) {
+  const T* dy = top[0]->gpu_diff(ctx);
+  if (this->param_propagate_down(0)) {
+    cuda::launch_locally_connected_backward_weight<T>(ctx.cuda_stream(), this->blobs_[0]->count(),
+                                                      args_, bottom[0]->gpu_data(ctx), dy,
+                                                      this->blobs_[0]->mutable_gpu_diff(ctx));
+  }
+  if (bias_term_ && this->param_propagate_down(1)) {
+    cuda::launch_locally_connected_backward_bias<T>(ctx.cuda_stream(), this->blobs_[1]->count(),
+                                                    args_, dy,
+                                                    this->blobs_[1]->mutable_gpu_diff(ctx));
+  }
+  if (propagate_down[0]) {
+    cuda::launch_locally_connected_backward_input<T>(ctx.cuda_stream(), bottom[0]->count(), args_,
+                                                     dy, this->blobs_[0]->gpu_data(ctx),
+                                                     bottom[0]->mutable_gpu_diff(ctx));
+  }
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(LocallyConnectedLayer);
 
 }  // namespace crema

@@ -65,6 +65,34 @@ void PixelShuffleLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
     parallel_for(ctx, rows, [&](int64_t i) { kernels::pixel_shuffle_backward(i, a, dy, dx); });
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void PixelShuffleLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                       const TensorVec<T>& top) {
+  const T* x = bottom[0]->gpu_data(ctx);
+  T* y = top[0]->mutable_gpu_data(ctx);
+  const int64_t rows = top[0]->count(0, 3);
+  if (zero_upsample_)
+    cuda::launch_pixel_shuffle_zero_forward<T>(ctx.cuda_stream(), rows, args_, x, y);
+  else
+    cuda::launch_pixel_shuffle_forward<T>(ctx.cuda_stream(), rows, args_, x, y);
+}
+
+template <class T>
+void PixelShuffleLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                        const std::vector<bool>& propagate_down,
+                                        const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  const T* dy = top[0]->gpu_diff(ctx);
+  T* dx = bottom[0]->mutable_gpu_diff(ctx);
+  const int64_t rows = bottom[0]->count(0, 3);
+  if (zero_upsample_)
+    cuda::launch_pixel_shuffle_zero_backward<T>(ctx.cuda_stream(), rows, args_, dy, dx);
+  else
+    cuda::launch_pixel_shuffle_backward<T>(ctx.cuda_stream(), rows, args_, dy, dx);
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(PixelShuffleLayer);
 
 }  // namespace crema

@@ -68,6 +68,32 @@ void ROIAlignLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                      [&](int64_t i) { kernels::roi_align_backward(i, a, boxes, dy, dx); });
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void ROIAlignLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                   const TensorVec<T>& top) {
+  // The same DataError as the CPU path: the RoIs (R x 5 values) are read back for the check.
+  check_roi_batch_indices(bottom[1]->cpu_data(), args_.num_rois, args_.batch);
+  const auto a = args_;
+  kernels::RoiAlignBox<T>* boxes = gpu_boxes_.resize(ctx, a.num_rois);
+  cuda::launch_roi_align_geometry<T>(ctx.cuda_stream(), a.num_rois, a, bottom[1]->gpu_data(ctx),
+                                     boxes);
+  cuda::launch_roi_align_forward<T>(ctx.cuda_stream(), a.num_rois * a.channel_blocks, a, boxes,
+                                    bottom[0]->gpu_data(ctx), top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void ROIAlignLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                    const std::vector<bool>& propagate_down,
+                                    const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  const auto a = args_;
+  cuda::launch_roi_align_backward<T>(ctx.cuda_stream(), a.batch * a.height * a.channel_blocks, a,
+                                     gpu_boxes_.data(ctx), top[0]->gpu_diff(ctx),
+                                     bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(ROIAlignLayer);
 
 }  // namespace crema

@@ -7,6 +7,9 @@
 
 #include "core/layer.h"
 #include "cuda_kernels/roi_align.h"
+#if CREMA_WITH_CUDA
+#include "ops/gpu_scratch.h"
+#endif
 
 namespace crema {
 
@@ -23,15 +26,24 @@ class ROIAlignLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
   kernels::RoiAlignArgs<T> args_;
   std::vector<kernels::RoiAlignBox<T>> boxes_;
+#if CREMA_WITH_CUDA
+  cuda::DeviceScratch<kernels::RoiAlignBox<T>> gpu_boxes_;  // boxes_ of the GPU path
+#endif
 };
 
 }  // namespace crema

@@ -76,6 +76,32 @@ void ROIPoolingLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                [&](int64_t i) { kernels::roi_pool_backward(i, a, boxes, argmax, dy, dx); });
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void ROIPoolingLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                     const TensorVec<T>& top) {
+  // The same DataError as the CPU path: the RoIs (R x 5 values) are read back for the check.
+  check_roi_batch_indices(bottom[1]->cpu_data(), args_.num_rois, args_.batch);
+  const auto a = args_;
+  kernels::RoiPoolBox<T>* boxes = gpu_boxes_.resize(ctx, a.num_rois);
+  cuda::launch_roi_pool_geometry<T>(ctx.cuda_stream(), a.num_rois, a, bottom[1]->gpu_data(ctx),
+                                    boxes);
+  const int64_t n = top[0]->count();
+  cuda::launch_roi_pool_forward<T>(ctx.cuda_stream(), n, a, boxes, bottom[0]->gpu_data(ctx),
+                                   top[0]->mutable_gpu_data(ctx), gpu_argmax_.resize(ctx, n));
+}
+
+template <class T>
+void ROIPoolingLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                      const std::vector<bool>& propagate_down,
+                                      const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  cuda::launch_roi_pool_backward<T>(ctx.cuda_stream(), bottom[0]->count(), args_,
+                                    gpu_boxes_.data(ctx), gpu_argmax_.data(ctx),
+                                    top[0]->gpu_diff(ctx), bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(ROIPoolingLayer);
 
 }  // namespace crema

@@ -63,6 +63,32 @@ void SPMCLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   }
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void SPMCLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  cuda::launch_spmc_forward<T>(ctx.cuda_stream(), num_ * args_.channels, args_,
+                               bottom[0]->gpu_data(ctx), bottom[1]->gpu_data(ctx),
+                               top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void SPMCLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                const std::vector<bool>& propagate_down,
+                                const TensorVec<T>& bottom) {
+  const T* flow = bottom[1]->gpu_data(ctx);
+  const T* dy = top[0]->gpu_diff(ctx);
+  if (propagate_down[0]) {
+    cuda::launch_spmc_backward_image<T>(ctx.cuda_stream(), bottom[0]->count(), args_, flow, dy,
+                                        bottom[0]->mutable_gpu_diff(ctx));
+  }
+  if (propagate_down[1]) {
+    cuda::launch_spmc_backward_flow<T>(ctx.cuda_stream(), num_ * args_.height * args_.width, args_,
+                                       bottom[0]->gpu_data(ctx), flow, dy,
+                                       bottom[1]->mutable_gpu_diff(ctx));
+  }
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(SPMCLayer);
 
 }  // namespace crema

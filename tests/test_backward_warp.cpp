@@ -10,6 +10,7 @@
 #include "cuda_kernels/backward_warp.h"
 #include "tests/cuda_test_util.h"
 #include "tests/flow_test_util.h"
+#include "tests/gpu_layer_checks.h"
 #include "tests/reference/backward_warp_ref.h"
 #include "tests/test_util.h"
 
@@ -221,6 +222,25 @@ TEST(GpuBackwardWarp, LaunchersMatchCpu) {
     test::expect_near(dflow64.data(), want.dflow.data(), dflow64.size(), 1e-5, "gpu dflow");
   }
 #endif
+}
+
+// The layer's GPU path (taps, forward, image and flow gradients) against its CPU path, ZEROS and
+// BORDER padding, with flows reaching outside the image. GATHER bodies, but bilinear weights and
+// their derivatives are multiply-adds that nvcc fuses: 1e-5 relative.
+TEST(GpuBackwardWarp, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  for (const bool border : {false, true}) {
+    for (const bool align : {false, true}) {
+      SCOPED_TRACE(warp_text(border, align));
+      Tensor<float> x({2, 5, 9, 11}), flow({2, 2, 9, 11});
+      test::fill_uniform(x, -1, 1, 81);
+      test::fill_uniform(flow, -4, 4, 82);
+      for (const bool flow_grad : {true, false}) {
+        test::expect_gpu_matches_cpu_multi<float>(warp_text(border, align), {&x, &flow},
+                                                  {true, flow_grad}, test::kGpuMathTol);
+      }
+    }
+  }
 }
 
 }  // namespace

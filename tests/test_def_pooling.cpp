@@ -13,6 +13,7 @@
 #include "core/io.h"
 #include "ops/def_pooling_layer.h"
 #include "tests/cuda_test_util.h"
+#include "tests/gpu_layer_checks.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/def_pooling_ref.h"
 #include "tests/test_util.h"
@@ -506,6 +507,32 @@ TEST(GpuDefPooling, LaunchersMatchCpu) {
   for (int64_t i = 0; i < x.count(); ++i) ASSERT_EQ(gdx[i], x.cpu_diff()[i]) << i;
   for (size_t i = 0; i < gda.size(); ++i) ASSERT_EQ(gda[i], layer->blobs()[0]->cpu_diff()[i]) << i;
 #endif
+}
+
+// The layer's GPU path (forward with device argmax, input and penalty gradients) against its CPU
+// path on every geometry case, with random penalties (the same filler seed on both contexts).
+// GATHER bodies, but the penalty d(dx, dy) is a sum of products nvcc may fuse: 1e-5 relative
+// (x holds distinct values 0.1 apart, so the argmax does not flip). Then the optional second
+// top (the argmax as T), which must agree exactly.
+TEST(GpuDefPooling, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  const std::string filler = " penalty_filler { type: 'uniform' min: -0.15 max: 0.35 }";
+  for (const DefCase& c : def_cases()) {
+    SCOPED_TRACE(c.params);
+    Tensor<float> x(c.shape);
+    fill_distinct(x, 77);
+    test::expect_gpu_matches_cpu(def_text(c.params + filler), x, false, test::kGpuMathTol);
+  }
+  const std::string text = def_text("radius: 2 stride: 2" + filler);
+  std::vector<std::vector<float>> argmax;
+  for (Context ctx : {Context::cpu(1), Context::gpu(0, 1)}) {
+    Tensor<float> x({2, 2, 9, 8}), y, top_argmax;
+    fill_distinct(x, 78);
+    auto layer = make_layer<float>(text, ctx, {&x}, {&y, &top_argmax});
+    layer->forward(ctx, {&x}, {&y, &top_argmax});
+    argmax.emplace_back(top_argmax.cpu_data(), top_argmax.cpu_data() + top_argmax.count());
+  }
+  test::expect_values(argmax[0], argmax[1], 0, "top 1 (argmax)");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "cuda_kernels/deform_psroi_pooling.h"
 #include "ops/deform_psroi_pooling_layer.h"
 #include "tests/cuda_test_util.h"
+#include "tests/gpu_layer_checks.h"
 #include "tests/reference/deform_psroi_pooling_ref.h"
 #include "tests/test_util.h"
 
@@ -506,8 +507,8 @@ std::vector<T> host(const T* p, int64_t n) {
   return std::vector<T>(p, p + n);
 }
 
-void expect_gpu_matches_cpu(const std::string& text, const std::vector<int64_t>& xs,
-                            const std::vector<int64_t>& offs) {
+void expect_layer_gpu_matches_cpu(const std::string& text, const std::vector<int64_t>& xs,
+                                  const std::vector<int64_t>& offs) {
 #if CREMA_WITH_CUDA
   Context ctx = Context::cpu(1);
   Tensor<float> x(xs), rois({offs[0], 5}), off(offs), y;
@@ -546,12 +547,60 @@ void expect_gpu_matches_cpu(const std::string& text, const std::vector<int64_t>&
 
 TEST(GpuDeformablePSROIPooling, LaunchersMatchCpu) {
   CREMA_REQUIRE_GPU();
-  expect_gpu_matches_cpu(ps_text(4, 3, 3, 3, 2, 0.5, 0.1), {2, 36, 6, 6}, {16, 4, 3, 3});
+  expect_layer_gpu_matches_cpu(ps_text(4, 3, 3, 3, 2, 0.5, 0.1), {2, 36, 6, 6}, {16, 4, 3, 3});
 }
 
 TEST(GpuDeformRoIPooling, LaunchersMatchCpu) {
   CREMA_REQUIRE_GPU();
-  expect_gpu_matches_cpu(mmcv_text(3, 3, 0.5, 0, 0.1), {2, 2, 6, 6}, {32, 2, 3, 3});
+  expect_layer_gpu_matches_cpu(mmcv_text(3, 3, 0.5, 0, 0.1), {2, 2, 6, 6}, {32, 2, 3, 3});
+}
+
+// GPU path vs CPU path of `text` on features xs, random RoIs and offsets offs (none when
+// offs is empty), with and without the offset gradient. Forward and the offset gradient are
+// GATHER, the feature gradient SCATTER (atomics, order-dependent sums), and the bilinear weights
+// are multiply-adds nvcc fuses: 1e-5 relative.
+void expect_layer_gpu_matches_cpu(const std::string& text, const std::vector<int64_t>& xs,
+                                  const std::vector<int64_t>& offs, int64_t num_rois, double img_h,
+                                  double img_w) {
+  SCOPED_TRACE(text);
+  Tensor<float> x(xs), rois({num_rois, 5}), off;
+  test::fill_uniform(x, -1, 1, 41);
+  fill_rois(rois, xs[0], img_h, img_w, 42);
+  std::vector<const Tensor<float>*> inputs{&x, &rois};
+  if (!offs.empty()) {
+    off.reshape(offs);
+    test::fill_uniform(off, -1, 1, 43);
+    inputs.push_back(&off);
+  }
+  std::vector<std::vector<bool>> downs{{true, false}};
+  if (!offs.empty()) downs = {{true, false, true}, {false, false, true}};
+  for (const auto& down : downs)
+    test::expect_gpu_matches_cpu_multi<float>(text, inputs, down, test::kGpuMathTol);
+}
+
+TEST(GpuDeformablePSROIPooling, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  expect_layer_gpu_matches_cpu(ps_text(4, 3, 3, 3, 2, 0.5, 0.1), {2, 36, 6, 6}, {16, 4, 3, 3}, 16,
+                               12, 12);
+  expect_layer_gpu_matches_cpu(ps_text(4, 2, 3, 2, 3, 1.0, 0.2), {2, 16, 7, 5}, {10, 8, 2, 2}, 10,
+                               7, 5);
+  expect_layer_gpu_matches_cpu(ps_text(2, 3, 3, 3, 2, 0.5, 0.1, true), {2, 18, 6, 6}, {}, 12, 12,
+                               12);
+  // A batch index outside the batch is the CPU path's DataError on the GPU too.
+  Context gpu = Context::gpu(0, 1);
+  Tensor<float> x({2, 18, 6, 6}), rois({1, 5}), y;
+  rois.mutable_cpu_data()[0] = 2;
+  auto layer =
+      test::make_layer<float>(ps_text(2, 3, 3, 3, 2, 0.5, 0.1, true), gpu, {&x, &rois}, {&y});
+  EXPECT_THROW(layer->forward(gpu, {&x, &rois}, {&y}), DataError);
+}
+
+TEST(GpuDeformRoIPooling, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  expect_layer_gpu_matches_cpu(mmcv_text(3, 3, 0.5, 0, 0.1), {2, 2, 6, 6}, {32, 2, 3, 3}, 32, 12,
+                               12);
+  expect_layer_gpu_matches_cpu(mmcv_text(2, 3, 0.5, 2, 0.1), {2, 3, 6, 7}, {8, 2, 2, 3}, 8, 12, 14);
+  expect_layer_gpu_matches_cpu(mmcv_text(2, 2, 1.0, 0, 0.3), {2, 3, 5, 6}, {}, 8, 5, 6);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "core/io.h"
 #include "ops/locally_connected_layer.h"
 #include "tests/cuda_test_util.h"
+#include "tests/gpu_layer_checks.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/locally_connected_ref.h"
 #include "tests/test_util.h"
@@ -318,6 +319,19 @@ TEST(GpuLocallyConnected, LaunchersMatchCpu) {
   for (int64_t i = 0; i < w.count(); ++i) ASSERT_EQ(gdw[i], w.cpu_diff()[i]) << i;
   for (int64_t i = 0; i < b.count(); ++i) ASSERT_EQ(gdb[i], b.cpu_diff()[i]) << i;
 #endif
+}
+
+// The layer's GPU path (forward, input, weight and bias gradients) against its CPU path on every
+// case (strides, padding, no bias, 1x1). GATHER bodies summing products in a fixed order, which
+// nvcc may contract into fused multiply-adds: 1e-5 relative.
+TEST(GpuLocallyConnected, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  for (const LcCase& c : lc_cases()) {
+    SCOPED_TRACE(c.params);
+    Tensor<float> x(c.shape);
+    fill_uniform(x, -1, 1, 23);
+    test::expect_gpu_matches_cpu(lc_text(c.params), x, false, test::kGpuMathTol);
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "core/io.h"
 #include "cuda_kernels/pixel_shuffle.h"
 #include "tests/cuda_test_util.h"
+#include "tests/gpu_layer_checks.h"
 #include "tests/reference/pixel_shuffle_ref.h"
 #include "tests/test_util.h"
 
@@ -146,6 +147,20 @@ TEST(GpuPixelShuffle, LaunchersMatchCpu) {
     EXPECT_EQ(dx.to_host(), want_dx);
   }
 #endif
+}
+
+// The layer's GPU path against its CPU path, depth-to-space and zero-upsampling, several factors.
+// A permutation (or a strided copy and zeros): bitwise.
+TEST(GpuPixelShuffle, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  for (const int r : {1, 2, 3}) {
+    for (const bool zero : {false, true}) {
+      SCOPED_TRACE(shuffle_text(r, zero));
+      Tensor<float> x({2, zero ? 3 : 3 * r * r, 5, 4});
+      test::fill_uniform(x, -1, 1, 71 + r);
+      test::expect_gpu_matches_cpu(shuffle_text(r, zero), x, false, 0);
+    }
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "cuda_kernels/roi_align.h"
 #include "ops/roi_align_layer.h"
 #include "tests/cuda_test_util.h"
+#include "tests/gpu_layer_checks.h"
 #include "tests/reference/roi_align_ref.h"
 #include "tests/roi_test_util.h"
 #include "tests/test_util.h"
@@ -230,6 +231,29 @@ TEST(GpuROIAlign, LaunchersMatchCpu) {
   test::expect_near(d_y.to_host().data(), want_y.data(), y.count(), 1e-5, "gpu y");
   test::expect_near(d_dx.to_host().data(), want_dx.data(), x.count(), 1e-5, "gpu dx");
 #endif
+}
+
+// The layer's GPU path (device boxes, forward, backward) against its CPU path on every parameter
+// case, also with more channels than one channel block. The bodies are GATHER but multiply-add
+// heavy (bilinear weights), which nvcc contracts into fused multiply-adds: 1e-5 relative.
+TEST(GpuROIAlign, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  Tensor<float> rois = test::make_rois<float>(kRois);
+  for (const int64_t channels : {int64_t{3}, int64_t{kernels::kRoiAlignChannelBlock + 3}}) {
+    Tensor<float> x({2, channels, 7, 9});
+    test::fill_uniform(x, -1, 1, 53);
+    for (const auto& p : kCases) {
+      SCOPED_TRACE(align_text(p));
+      test::expect_gpu_matches_cpu_multi<float>(align_text(p), {&x, &rois}, {true, false},
+                                                test::kGpuMathTol);
+    }
+  }
+  // A batch index outside the batch is the CPU path's DataError on the GPU too.
+  Context gpu = Context::gpu(0, 1);
+  Tensor<float> x({2, 3, 7, 9}), y;
+  Tensor<float> bad = test::make_rois<float>({{2, 1, 1, 5, 5}});
+  auto layer = test::make_layer<float>(align_text(kCases[0]), gpu, {&x, &bad}, {&y});
+  EXPECT_THROW(layer->forward(gpu, {&x, &bad}, {&y}), DataError);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "cuda_kernels/roi_pooling.h"
 #include "ops/roi_mask_pooling_layer.h"
 #include "tests/cuda_test_util.h"
+#include "tests/gpu_layer_checks.h"
 #include "tests/reference/roi_mask_pooling_ref.h"
 #include "tests/roi_test_util.h"
 #include "tests/test_util.h"
@@ -281,6 +282,20 @@ TEST(GpuROIMaskPooling, LaunchersMatchCpu) {
   EXPECT_EQ(d_y.to_host(), want_y);
   EXPECT_EQ(d_dx.to_host(), want_dx);
 #endif
+}
+
+// ROIMaskPooling runs ROIPooling's GPU path: against its CPU path on every parameter case (scaled
+// boxes, halves, inner masks, a shift). Max selection and in-order sums; the corners stay off
+// rounding ties and every scaling is by a power of two or exact in float: bitwise.
+TEST(GpuROIMaskPooling, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  Tensor<float> x({2, 3, 7, 9});
+  test::fill_distinct(x, 93);
+  Tensor<float> rois = test::make_rois<float>(kRois);
+  for (const auto& p : kCases) {
+    SCOPED_TRACE(mask_text(p));
+    test::expect_gpu_matches_cpu_multi<float>(mask_text(p), {&x, &rois}, {true, false}, 0);
+  }
 }
 
 }  // namespace

@@ -3,11 +3,13 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cuda_kernels/roi_pooling.h"
 #include "ops/roi_pooling_layer.h"
 #include "tests/cuda_test_util.h"
+#include "tests/gpu_layer_checks.h"
 #include "tests/reference/roi_pooling_ref.h"
 #include "tests/roi_test_util.h"
 #include "tests/test_util.h"
@@ -189,6 +191,28 @@ TEST(GpuROIPooling, LaunchersMatchCpu) {
   EXPECT_EQ(d_dx.to_host(), want_dx);
   EXPECT_EQ(d_argmax.to_host(), static_cast<ROIPoolingLayer<float>&>(*layer).argmax());
 #endif
+}
+
+// The layer's GPU path (device boxes and argmax) against its CPU path for several output sizes
+// and scales. Max selection and in-order sums of dy; the RoIs have integer corners and the scales
+// are powers of two, so the box geometry is exact on both devices: bitwise.
+TEST(GpuROIPooling, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  Tensor<float> x({2, 3, 7, 9});
+  test::fill_distinct(x, 91);
+  Tensor<float> rois = test::make_rois<float>(kRois);
+  for (const auto& [ph, pw, scale] : std::vector<std::tuple<int, int, double>>{
+           {3, 2, 0.5}, {2, 4, 0.25}, {1, 1, 1.0}, {7, 7, 0.5}}) {
+    SCOPED_TRACE(pool_text(ph, pw, scale));
+    test::expect_gpu_matches_cpu_multi<float>(pool_text(ph, pw, scale), {&x, &rois}, {true, false},
+                                              0);
+  }
+  // A batch index outside the batch is the CPU path's DataError on the GPU too.
+  Context gpu = Context::gpu(0, 1);
+  Tensor<float> y;
+  Tensor<float> bad = test::make_rois<float>({{-1, 1, 1, 5, 5}});
+  auto layer = test::make_layer<float>(pool_text(2, 2, 0.5), gpu, {&x, &bad}, {&y});
+  EXPECT_THROW(layer->forward(gpu, {&x, &bad}, {&y}), DataError);
 }
 
 }  // namespace
