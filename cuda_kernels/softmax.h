@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -51,3 +52,12 @@ CREMA_HD inline void softmax_backward(int64_t i, const SoftmaxArgs& a, const T* 
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+// CUDA launcher of softmax_forward (cuda_kernels/softmax.cu; the Softmax layer itself uses
+// cuDNN, SoftmaxWithLoss this body). CUDA builds only.
+template <class T>
+void launch_softmax_forward(Stream s, int64_t n, const kernels::SoftmaxArgs& a, const T* x, T* y);
+
+}  // namespace crema::cuda

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 #include "cuda_kernels/class_label.h"
 
 namespace crema::kernels {
@@ -51,3 +52,15 @@ CREMA_HD inline void softmax_loss_backward(int64_t i, const SoftmaxLossArgs& a, 
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+// CUDA launchers of the bodies above (cuda_kernels/softmax_loss.cu); CUDA builds only.
+template <class T>
+void launch_softmax_loss_forward(Stream s, int64_t n, const kernels::SoftmaxLossArgs& a,
+                                 const T* prob, const T* label, T* loss, T* state);
+template <class T>
+void launch_softmax_loss_backward(Stream s, int64_t n, const kernels::SoftmaxLossArgs& a,
+                                  const T* prob, const T* label, T scale, T* dx);
+
+}  // namespace crema::cuda

@@ -63,8 +63,17 @@ void SoftmaxWithLossLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bott
   parallel_for(ctx, positions, [&](int64_t i) { kernels::softmax_forward(i, sa, x, prob); });
   parallel_for(ctx, positions,
                [&](int64_t i) { kernels::softmax_loss_forward(i, la, prob, label, loss, state); });
-  check_class_labels(state, label, positions, la.channels, axis_, la.has_ignore_label,
-                     la.ignore_label);
+  finish_forward(bottom, top);
+}
+
+template <class T>
+void SoftmaxWithLossLayer<T>::finish_forward(const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  const int64_t positions = softmax_.outer * softmax_.inner;
+  const T* loss = item_loss_.cpu_data();
+  const T* state = item_state_.cpu_data();
+  const kernels::SoftmaxLossArgs la = loss_args_;
+  check_class_labels(state, bottom[1]->cpu_data(), positions, la.channels, axis_,
+                     la.has_ignore_label, la.ignore_label);
   double total = 0;
   int64_t valid = 0;
   for (int64_t i = 0; i < positions; ++i) {
@@ -80,7 +89,7 @@ void SoftmaxWithLossLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bott
       normalizer = static_cast<double>(valid);
       break;
     case LossParameter::BATCH_SIZE:
-      normalizer = static_cast<double>(sa.outer);
+      normalizer = static_cast<double>(softmax_.outer);
       break;
     case LossParameter::NONE:
       normalizer = 1;
@@ -107,6 +116,35 @@ void SoftmaxWithLossLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top
   parallel_for(ctx, la.outer * la.inner,
                [&](int64_t i) { kernels::softmax_loss_backward(i, la, prob, label, scale, dx); });
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void SoftmaxWithLossLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                          const TensorVec<T>& top) {
+  const int64_t positions = softmax_.outer * softmax_.inner;
+  T* prob = prob_.mutable_gpu_data(ctx);
+  cuda::launch_softmax_forward<T>(ctx.cuda_stream(), positions, softmax_,
+                                  bottom[0]->gpu_data(ctx), prob);
+  cuda::launch_softmax_loss_forward<T>(ctx.cuda_stream(), positions, loss_args_, prob,
+                                       bottom[1]->gpu_data(ctx), item_loss_.mutable_gpu_data(ctx),
+                                       item_state_.mutable_gpu_data(ctx));
+  // One value per position comes back for the label check and the fixed-order sum.
+  finish_forward(bottom, top);
+}
+
+template <class T>
+void SoftmaxWithLossLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                           const std::vector<bool>& propagate_down,
+                                           const TensorVec<T>& bottom) {
+  CREMA_LAYER_CHECK(propagate_down.size() < 2 || !propagate_down[1],
+                    "cannot backpropagate to labels (bottom 1); set propagate_down: false for it");
+  if (!propagate_down[0]) return;
+  const T scale = top[0]->cpu_diff()[0] / normalizer_;
+  cuda::launch_softmax_loss_backward<T>(ctx.cuda_stream(), loss_args_.outer * loss_args_.inner,
+                                        loss_args_, prob_.gpu_data(ctx), bottom[1]->gpu_data(ctx),
+                                        scale, bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(SoftmaxWithLossLayer);
 

@@ -26,13 +26,22 @@ class SoftmaxWithLossLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
+  /// The host half of forward, after the per-position bodies ran (on either device): checks the
+  /// labels, sums the losses in a fixed order and writes the tops.
+  void finish_forward(const TensorVec<T>& bottom, const TensorVec<T>& top);
   int axis_ = 1;
   LossParameter::NormalizationMode normalization_ = LossParameter::VALID;
   kernels::SoftmaxArgs softmax_;

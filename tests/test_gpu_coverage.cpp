@@ -44,7 +44,6 @@ const std::map<std::string, std::string>& cpu_only_layers() {
       {"SigmoidCrossEntropyLoss", kNotYet},
       {"Slice", kNotYet},
       {"SmoothL1Loss", kNotYet},
-      {"SoftmaxWithLoss", kNotYet},
       {"Tile", kNotYet},
       {"Upsample", kNotYet},
   };

@@ -8,6 +8,8 @@
 
 #include "tests/reference/softmax_loss_ref.h"
 #include "tests/reference/softmax_ref.h"
+#include "tests/cuda_test_util.h"
+#include "tests/gpu_layer_checks.h"
 #include "tests/test_util.h"
 
 namespace crema {
@@ -277,6 +279,33 @@ TEST(SoftmaxWithLoss, ConfigAndShapeErrors) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("cannot backpropagate to labels"), std::string::npos);
   }
+}
+
+// The GPU path (softmax and per-position loss bodies on the device, the fixed-order sum and the
+// label check on the host) against the CPU for every case and normalization, with ignored
+// labels; 1e-5 relative (device exp/log differ from glibc by a few ulp). A bad label is the same
+// DataError on the GPU.
+TEST(GpuSoftmaxWithLoss, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  for (const Case& c : kCases)
+    for (const Mode& m : kModes) {
+      SCOPED_TRACE(m.text);
+      Tensor<float> x(c.scores), labels(c.labels);
+      test::fill_uniform(x, -2, 2, 91);
+      const int64_t channels = c.scores[c.axis < 0 ? c.scores.size() + c.axis : c.axis];
+      fill_labels(labels, channels, 92, 3, 255);
+      test::expect_gpu_matches_cpu_multi<float>(
+          loss_text(c.axis, m.text + " ignore_label: 255"), {&x, &labels}, {true, false},
+          test::kGpuMathTol);
+    }
+  Context gpu = Context::gpu(0, 1);
+  Tensor<float> x({2, 5, 4, 4}), labels({2, 4, 4}), loss;
+  test::fill_uniform(x, -1, 1, 93);
+  fill_labels(labels, 5, 94);
+  labels.mutable_cpu_data()[12] = 7;
+  TensorVec<float> bottom{&x, &labels}, top{&loss};
+  auto layer = make_layer<float>(loss_text(1, ""), gpu, bottom, top);
+  EXPECT_THROW(layer->forward(gpu, bottom, top), DataError);
 }
 
 }  // namespace
