@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 #include "cuda_kernels/class_label.h"
 
 namespace crema::kernels {
@@ -41,3 +42,12 @@ CREMA_HD inline void accuracy_forward(int64_t i, const AccuracyArgs& a, const T*
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+// CUDA launcher of accuracy_forward (cuda_kernels/accuracy.cu); CUDA builds only.
+template <class T>
+void launch_accuracy_forward(Stream s, int64_t n, const kernels::AccuracyArgs& a, const T* x,
+                             const T* label, T* hit, T* state);
+
+}  // namespace crema::cuda

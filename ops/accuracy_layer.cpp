@@ -55,7 +55,17 @@ void AccuracyLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
   const int64_t positions = a.outer * a.inner;
   parallel_for(ctx, positions,
                [&](int64_t i) { kernels::accuracy_forward(i, a, x, label, hit, state); });
-  check_class_labels(state, label, positions, a.classes, axis_, a.has_ignore_label, a.ignore_label);
+  finish_forward(bottom, top);
+}
+
+template <class T>
+void AccuracyLayer<T>::finish_forward(const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  const kernels::AccuracyArgs a = args_;
+  const int64_t positions = a.outer * a.inner;
+  const T* hit = hit_.cpu_data();
+  const T* state = state_.cpu_data();
+  check_class_labels(state, bottom[1]->cpu_data(), positions, a.classes, axis_, a.has_ignore_label,
+                     a.ignore_label);
   int64_t hits = 0, counted = 0;
   std::vector<int64_t> class_hits(a.classes, 0), class_counts(a.classes, 0);
   for (int64_t i = 0; i < positions; ++i) {
@@ -85,6 +95,17 @@ void AccuracyLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                       "Accuracy has no gradient, but backward was asked for bottom ", i,
                       "; do not give it a loss_weight or propagate_down: true");
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void AccuracyLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                   const TensorVec<T>& top) {
+  cuda::launch_accuracy_forward<T>(ctx.cuda_stream(), args_.outer * args_.inner, args_,
+                                   bottom[0]->gpu_data(ctx), bottom[1]->gpu_data(ctx),
+                                   hit_.mutable_gpu_data(ctx), state_.mutable_gpu_data(ctx));
+  finish_forward(bottom, top);  // one hit and one label per position come back to the host
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(AccuracyLayer);
 

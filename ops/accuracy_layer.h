@@ -24,13 +24,25 @@ class AccuracyLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
 
+#if CREMA_WITH_CUDA
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override {
+    backward_cpu(ctx, top, propagate_down, bottom);  // only its error: there is no gradient
+  }
+#endif
+
  private:
+  /// The host half of forward, after the per-position body ran (on either device): checks the
+  /// labels and counts the hits, overall and per class.
+  void finish_forward(const TensorVec<T>& bottom, const TensorVec<T>& top);
   int axis_ = 1;
   kernels::AccuracyArgs args_;
   Tensor<T> hit_;    ///< 1 where the label is in the top k

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tests/reference/accuracy_ref.h"
+#include "tests/cuda_test_util.h"
 #include "tests/test_util.h"
 
 namespace crema {
@@ -215,6 +216,30 @@ TEST(Accuracy, Errors) {
   EXPECT_NO_THROW(layer->backward(ctx, top, {false, false}, bottom));
   EXPECT_THROW(layer->backward(ctx, top, {true, false}, bottom), ConfigError);
   EXPECT_THROW(layer->backward(ctx, top, {false, true}, bottom), ConfigError);
+}
+
+// The GPU path (hit and label per position on the device, counts on the host) against the CPU,
+// top-1 and top-3, with ties and ignored labels: bitwise (comparisons only).
+TEST(GpuAccuracy, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  for (const char* param : {"top_k: 1", "top_k: 3 ignore_label: 2"}) {
+    SCOPED_TRACE(param);
+    std::vector<std::vector<float>> out;
+    for (bool gpu : {false, true}) {
+      Context ctx = gpu ? Context::gpu(0, 1) : Context::cpu(1);
+      Tensor<float> x({8, 5, 3, 3}), labels({8, 3, 3}), acc, per_class;
+      test::fill_uniform(x, -1, 1, 111);
+      for (int64_t i = 0; i < x.count(); i += 7) x.mutable_cpu_data()[i] = 0.5f;  // ties
+      for (int64_t i = 0; i < labels.count(); ++i) labels.mutable_cpu_data()[i] = i % 5;
+      TensorVec<float> bottom{&x, &labels}, top{&acc, &per_class};
+      auto layer = make_layer<float>(accuracy_text(param), ctx, bottom, top);
+      layer->forward(ctx, bottom, top);
+      out.push_back({acc.cpu_data()[0]});
+      out.back().insert(out.back().end(), per_class.cpu_data(),
+                        per_class.cpu_data() + per_class.count());
+    }
+    EXPECT_EQ(out[0], out[1]);
+  }
 }
 
 }  // namespace

@@ -21,7 +21,6 @@ constexpr const char* kLaunchersOnly =
 
 const std::map<std::string, std::string>& cpu_only_layers() {
   static const std::map<std::string, std::string> kCpuOnlyLayers = {
-      {"Accuracy", kNotYet},
       {"ArgMax", kNotYet},
       {"BN", kNotYet},
       {"BatchNorm", kNotYet},
