@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/io.h"
 #include "ops/registry.h"
 
 namespace crema {
@@ -90,6 +91,16 @@ TEST(LayerGpuCoverage, PointwiseLayersHaveGpuPaths) {
     EXPECT_EQ(has_gpu_path(type), CREMA_WITH_CUDA != 0) << type;
     EXPECT_EQ(cpu_only_layers().count(type), 0u) << type;
   }
+}
+
+// Whole nets of the zoo whose every layer (train and test phase) has a GPU path, so
+// `crema train --gpu N` accepts them at start-up.
+TEST(LayerGpuCoverage, LenetRunsEntirelyOnTheGpu) {
+  NetParameter np;
+  read_text_proto(std::string(CREMA_SOURCE_DIR) + "/models/lenet/train_val.prototxt", &np);
+  ASSERT_GT(np.layer_size(), 0);
+  for (const auto& l : np.layer())
+    EXPECT_EQ(has_gpu_path(l.type()), CREMA_WITH_CUDA != 0) << l.name() << " (" << l.type() << ")";
 }
 
 }  // namespace
