@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ops/gpu_copy.h"
+
 namespace crema {
 
 template <class T>
@@ -53,19 +55,13 @@ void ConcatLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom, const Ten
 template <class T>
 void ConcatLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
                                  const TensorVec<T>& top) {
-  if (bottom.size() == 1) return;
+  if (bottom.size() == 1) return;  // the top shares the bottom
   T* y = top[0]->mutable_cpu_data();
-  const int64_t top_axis = top[0]->shape(axis_);
-  int64_t offset = 0;
-  for (auto* b : bottom) {
-    const int64_t block = b->shape(axis_) * inner_;
-    if (block > 0) {
-      const T* x = b->cpu_data();
-      for (int64_t n = 0; n < outer_; ++n)
-        std::copy(x + n * block, x + (n + 1) * block, y + (n * top_axis + offset) * inner_);
-    }
-    offset += b->shape(axis_);
-  }
+  for_each_block(bottom, *top[0], [&](size_t i, int64_t width, int64_t offset, int64_t pitch) {
+    const T* x = bottom[i]->cpu_data();
+    for (int64_t n = 0; n < outer_; ++n)
+      std::copy(x + n * width, x + (n + 1) * width, y + n * pitch + offset);
+  });
 }
 
 template <class T>
@@ -75,20 +71,38 @@ void ConcatLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   // A single bottom shares its diff with the top.
   if (bottom.size() == 1) return;
   const T* dy = top[0]->cpu_diff();
-  const int64_t top_axis = top[0]->shape(axis_);
-  int64_t offset = 0;
-  for (size_t i = 0; i < bottom.size(); ++i) {
-    const int64_t block = bottom[i]->shape(axis_) * inner_;
-    if (propagate_down[i] && block > 0) {
-      T* dx = bottom[i]->mutable_cpu_diff();
-      for (int64_t n = 0; n < outer_; ++n) {
-        const T* src = dy + (n * top_axis + offset) * inner_;
-        std::copy(src, src + block, dx + n * block);
-      }
-    }
-    offset += bottom[i]->shape(axis_);
-  }
+  for_each_block(bottom, *top[0], [&](size_t i, int64_t width, int64_t offset, int64_t pitch) {
+    if (!propagate_down[i]) return;
+    T* dx = bottom[i]->mutable_cpu_diff();
+    for (int64_t n = 0; n < outer_; ++n)
+      std::copy(dy + n * pitch + offset, dy + n * pitch + offset + width, dx + n * width);
+  });
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void ConcatLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                 const TensorVec<T>& top) {
+  if (bottom.size() == 1) return;
+  T* y = top[0]->mutable_gpu_data(ctx);
+  for_each_block(bottom, *top[0], [&](size_t i, int64_t width, int64_t offset, int64_t pitch) {
+    cuda::copy_rows<T>(ctx, outer_, width, bottom[i]->gpu_data(ctx), width, y + offset, pitch);
+  });
+}
+
+template <class T>
+void ConcatLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                  const std::vector<bool>& propagate_down,
+                                  const TensorVec<T>& bottom) {
+  if (bottom.size() == 1) return;
+  const T* dy = top[0]->gpu_diff(ctx);
+  for_each_block(bottom, *top[0], [&](size_t i, int64_t width, int64_t offset, int64_t pitch) {
+    if (propagate_down[i])
+      cuda::copy_rows<T>(ctx, outer_, width, dy + offset, pitch, bottom[i]->mutable_gpu_diff(ctx),
+                         width);
+  });
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(ConcatLayer);
 

@@ -4,6 +4,8 @@
 #include <vector>
 
 #include "tests/reference/concat_ref.h"
+#include "tests/cuda_test_util.h"
+#include "tests/gpu_layer_checks.h"
 #include "tests/test_util.h"
 
 namespace crema {
@@ -108,6 +110,26 @@ TEST(Concat, Errors) {
     EXPECT_NE(msg.find("3x5x4"), std::string::npos) << msg;
     EXPECT_NE(msg.find("2x3x4"), std::string::npos) << msg;
   }
+}
+
+// The GPU path (one pitched device copy per bottom) against the CPU on several axes, with one
+// bottom not propagated: bitwise (copies only).
+TEST(GpuConcat, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  Tensor<float> a({2, 3, 4, 5}), b({2, 1, 4, 5}), c({2, 2, 4, 5});
+  test::fill_uniform(a, -1, 1, 121);
+  test::fill_uniform(b, -1, 1, 122);
+  test::fill_uniform(c, -1, 1, 123);
+  test::expect_gpu_matches_cpu_multi<float>(concat_text("axis: 1"), {&a, &b, &c},
+                                            {true, false, true}, 0);
+  Tensor<float> d({2, 3, 4, 2}), e({2, 3, 4, 7});
+  test::fill_uniform(d, -1, 1, 124);
+  test::fill_uniform(e, -1, 1, 125);
+  test::expect_gpu_matches_cpu_multi<float>(concat_text("axis: -1"), {&d, &e}, {true, true}, 0);
+  Tensor<float> f({1, 3, 4, 5}), g({3, 3, 4, 5});
+  test::fill_uniform(f, -1, 1, 126);
+  test::fill_uniform(g, -1, 1, 127);
+  test::expect_gpu_matches_cpu_multi<float>(concat_text("axis: 0"), {&f, &g}, {true, true}, 0);
 }
 
 }  // namespace

@@ -25,7 +25,6 @@ const std::map<std::string, std::string>& cpu_only_layers() {
       {"ArgMax", kNotYet},
       {"BN", kNotYet},
       {"BatchNorm", kNotYet},
-      {"Concat", kNotYet},
       {"ContrastiveLoss", kNotYet},
       {"Crop", kNotYet},
       {"DenseCRF", kLaunchersOnly},
