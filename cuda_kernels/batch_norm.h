@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -140,3 +141,31 @@ CREMA_HD inline void batch_norm_backward(int64_t i, const BatchNormArgs& a, cons
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+// CUDA launchers of the bodies above (cuda_kernels/batch_norm.cu); CUDA builds only. n is the
+// body's work-item count (channels, or num * channels rows).
+template <class T>
+void launch_batch_norm_stats(Stream s, int64_t n, const kernels::BatchNormArgs& a, const T* x,
+                             T* mean, T* var);
+template <class T>
+void launch_batch_norm_global_stats(Stream s, int64_t n, T factor, const T* mean_sum,
+                                    const T* var_sum, T* mean, T* var);
+template <class T>
+void launch_batch_norm_moving_update(Stream s, int64_t n, const T* mean, const T* var, T fraction,
+                                     T correction, T* mean_sum, T* var_sum);
+template <class T>
+void launch_batch_norm_inv_std(Stream s, int64_t n, const T* var, T eps, T* inv_std);
+template <class T>
+void launch_batch_norm_forward(Stream s, int64_t n, const kernels::BatchNormArgs& a, const T* x,
+                               const T* mean, const T* inv_std, T* y);
+template <class T>
+void launch_batch_norm_backward_sums(Stream s, int64_t n, const kernels::BatchNormArgs& a,
+                                     const T* dy, const T* xnorm, T* sum_dy, T* sum_dy_xnorm);
+template <class T>
+void launch_batch_norm_backward(Stream s, int64_t n, const kernels::BatchNormArgs& a, const T* dy,
+                                const T* xnorm, const T* sum_dy, const T* sum_dy_xnorm,
+                                const T* gain, T* dx);
+
+}  // namespace crema::cuda

@@ -6,6 +6,7 @@
 
 #include "core/comm.h"
 #include "core/parallel.h"
+#include "ops/gpu_copy.h"
 #include "cuda_kernels/scale.h"
 
 namespace crema {
@@ -66,6 +67,32 @@ void BatchNormLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom, const 
 }
 
 template <class T>
+T BatchNormLayer<T>::update_factor(double m) {
+  // The factor counts the decayed number of updates; the variance sum takes the unbiased batch
+  // variance (m / (m - 1)).
+  T* factor = this->blobs_[2]->mutable_cpu_data();
+  factor[0] = factor[0] * moving_average_fraction_ + T(1);
+  return m > 1 ? static_cast<T>(m / (m - 1)) : T(1);
+}
+
+template <class T>
+void BatchNormLayer<T>::sync_backward_sums(Context& ctx) {
+  // The statistics came from every rank, so their gradient does too. The backward body takes
+  // means over this rank's m elements: scale the global sums by m / m_global.
+  T* sum_dy = sum_dy_.mutable_cpu_data();
+  T* sum_dyx = sum_dy_xnorm_.mutable_cpu_data();
+  std::vector<double> sums(2 * channels_);
+  for (int64_t c = 0; c < channels_; ++c) sums[c] = sum_dy[c], sums[channels_ + c] = sum_dyx[c];
+  ctx.comm->allreduce_sum(sums.data(), 2 * channels_,
+                          str_cat("SyncBN '", this->name(), "' backward sums"));
+  const double scale = static_cast<double>(args_.num * args_.spatial) / sync_count_;
+  for (int64_t c = 0; c < channels_; ++c) {
+    sum_dy[c] = static_cast<T>(sums[c] * scale);
+    sum_dyx[c] = static_cast<T>(sums[channels_ + c] * scale);
+  }
+}
+
+template <class T>
 double BatchNormLayer<T>::sync_stats(Context& ctx, const T* x) {
   const kernels::BatchNormArgs a = args_;
   const int64_t c_n = channels_;
@@ -119,11 +146,8 @@ void BatchNormLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
     } else {
       parallel_for(ctx, c_n, [&](int64_t c) { kernels::batch_norm_stats(c, a, x, mean, var); });
     }
-    // Caffe's running sums: the factor counts the decayed number of updates, and the variance
-    // sum takes the unbiased batch variance (m / (m - 1)).
-    const T correction = m > 1 ? static_cast<T>(m / (m - 1)) : T(1);
+    const T correction = update_factor(m);
     const T fraction = moving_average_fraction_;
-    factor[0] = factor[0] * fraction + T(1);
     parallel_for(ctx, c_n, [&](int64_t c) {
       kernels::batch_norm_moving_update(c, mean, var, fraction, correction, mean_sum, var_sum);
     });
@@ -162,23 +186,73 @@ void BatchNormLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   parallel_for(ctx, channels_, [&](int64_t c) {
     kernels::batch_norm_backward_sums(c, a, dy, xnorm, sum_dy, sum_dyx);
   });
-  if (synced(ctx)) {
-    // The statistics came from every rank, so their gradient does too. The backward body takes
-    // means over this rank's m elements: scale the global sums by m / m_global.
-    std::vector<double> sums(2 * channels_);
-    for (int64_t c = 0; c < channels_; ++c) sums[c] = sum_dy[c], sums[channels_ + c] = sum_dyx[c];
-    ctx.comm->allreduce_sum(sums.data(), 2 * channels_,
-                            str_cat("SyncBN '", this->name(), "' backward sums"));
-    const double scale = static_cast<double>(a.num * a.spatial) / sync_count_;
-    for (int64_t c = 0; c < channels_; ++c) {
-      sum_dy[c] = static_cast<T>(sums[c] * scale);
-      sum_dyx[c] = static_cast<T>(sums[channels_ + c] * scale);
-    }
-  }
+  if (synced(ctx)) sync_backward_sums(ctx);
   parallel_for(ctx, a.num * a.channels, [&](int64_t i) {
     kernels::batch_norm_backward(i, a, dy, xnorm, sum_dy, sum_dyx, inv_std, dx);
   });
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void BatchNormLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                    const TensorVec<T>& top) {
+  if (bottom[0]->count() == 0 && !synced(ctx)) return;
+  const cuda::Stream s = ctx.cuda_stream();
+  const kernels::BatchNormArgs a = args_;
+  const int64_t c_n = channels_;
+  if (use_global_stats_) {
+    const T stored = this->blobs_[2]->cpu_data()[0];
+    const T f = stored == T(0) ? T(0) : T(1) / stored;
+    cuda::launch_batch_norm_global_stats<T>(s, c_n, f, this->blobs_[0]->gpu_data(ctx),
+                                            this->blobs_[1]->gpu_data(ctx),
+                                            mean_.mutable_gpu_data(ctx), var_.mutable_gpu_data(ctx));
+  } else {
+    double m = static_cast<double>(a.num * a.spatial);
+    // SyncBN takes its partial sums on the host (the input comes back once) for the MPI reduction.
+    if (synced(ctx)) {
+      m = sync_stats(ctx, bottom[0]->cpu_data());
+    } else {
+      cuda::launch_batch_norm_stats<T>(s, c_n, a, bottom[0]->gpu_data(ctx),
+                                       mean_.mutable_gpu_data(ctx), var_.mutable_gpu_data(ctx));
+    }
+    const T correction = update_factor(m);
+    cuda::launch_batch_norm_moving_update<T>(s, c_n, mean_.gpu_data(ctx), var_.gpu_data(ctx),
+                                             moving_average_fraction_, correction,
+                                             this->blobs_[0]->mutable_gpu_data(ctx),
+                                             this->blobs_[1]->mutable_gpu_data(ctx));
+  }
+  cuda::launch_batch_norm_inv_std<T>(s, c_n, var_.gpu_data(ctx), eps_,
+                                     inv_std_.mutable_gpu_data(ctx));
+  cuda::launch_batch_norm_forward<T>(s, a.num * a.channels, a, bottom[0]->gpu_data(ctx),
+                                     mean_.gpu_data(ctx), inv_std_.gpu_data(ctx),
+                                     top[0]->mutable_gpu_data(ctx));
+  if (!use_global_stats_)
+    cuda::copy<T>(ctx, top[0]->count(), top[0]->gpu_data(ctx), x_norm_.mutable_gpu_data(ctx));
+}
+
+template <class T>
+void BatchNormLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                     const std::vector<bool>& propagate_down,
+                                     const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  const cuda::Stream s = ctx.cuda_stream();
+  const kernels::BatchNormArgs a = args_;
+  const T* dy = top[0]->gpu_diff(ctx);
+  if (use_global_stats_) {
+    cuda::launch_scale_forward<T>(s, a.num * a.channels, {a.num, a.channels, a.spatial}, dy,
+                                  inv_std_.gpu_data(ctx), nullptr, bottom[0]->mutable_gpu_diff(ctx));
+    return;
+  }
+  cuda::launch_batch_norm_backward_sums<T>(s, channels_, a, dy, x_norm_.gpu_data(ctx),
+                                           sum_dy_.mutable_gpu_data(ctx),
+                                           sum_dy_xnorm_.mutable_gpu_data(ctx));
+  if (synced(ctx)) sync_backward_sums(ctx);
+  cuda::launch_batch_norm_backward<T>(s, a.num * a.channels, a, top[0]->gpu_diff(ctx),
+                                      x_norm_.gpu_data(ctx), sum_dy_.gpu_data(ctx),
+                                      sum_dy_xnorm_.gpu_data(ctx), inv_std_.gpu_data(ctx),
+                                      bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(BatchNormLayer);
 

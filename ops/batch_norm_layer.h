@@ -27,16 +27,27 @@ class BatchNormLayer : public Layer<T> {
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
 
   bool use_global_stats() const { return use_global_stats_; }
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
   /// Batch statistics over every rank of ctx.comm (sync: true); fills mean_ and var_ and
   /// returns the number of elements per channel in all.
   double sync_stats(Context& ctx, const T* x);
+  /// Sums sum_dy_ and sum_dy_xnorm_ over the ranks (on the host), scaled for the backward body.
+  void sync_backward_sums(Context& ctx);
+  /// Caffe's running sums after a batch-statistics forward of m elements per channel: the
+  /// factor (host) and the variance correction m / (m - 1).
+  T update_factor(double m);
   bool synced(const Context& ctx) const {
     return sync_ && !use_global_stats_ && ctx.comm && ctx.comm->multi();
   }

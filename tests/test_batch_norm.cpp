@@ -8,6 +8,8 @@
 
 #include "ops/batch_norm_layer.h"
 #include "tests/reference/batch_norm_ref.h"
+#include "tests/cuda_test_util.h"
+#include "tests/gpu_layer_checks.h"
 #include "tests/test_util.h"
 
 namespace crema {
@@ -285,6 +287,22 @@ TEST(BatchNorm, BadShapesThrowShapeError) {
   auto layer = make_layer<float>(bn_text(), ctx, bottom, top);
   x.reshape({2, 4, 2, 2});  // channels changed after setup
   EXPECT_THROW(layer->forward(ctx, bottom, top), ShapeError);
+}
+
+// The GPU path against the CPU: batch statistics (TRAIN, also in place), stored statistics (TEST,
+// use_global_stats) and a 2-d bottom. 1e-5 relative: the channel sums run in the same order, but
+// nvcc may fuse multiply-adds and the device sqrt differs by an ulp.
+TEST(GpuBatchNorm, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  Tensor<float> x({4, 3, 5, 6});
+  test::fill_uniform(x, -2, 3, 131);
+  for (bool in_place : {false, true})
+    test::expect_gpu_matches_cpu(bn_text("eps: 0.001"), x, in_place, test::kGpuMathTol);
+  test::expect_gpu_matches_cpu(bn_text("use_global_stats: false", "phase: TEST"), x, false,
+                               test::kGpuMathTol);
+  Tensor<float> flat({16, 7});
+  test::fill_uniform(flat, -1, 1, 132);
+  test::expect_gpu_matches_cpu(bn_text(), flat, false, test::kGpuMathTol);
 }
 
 }  // namespace

@@ -24,7 +24,6 @@ const std::map<std::string, std::string>& cpu_only_layers() {
   static const std::map<std::string, std::string> kCpuOnlyLayers = {
       {"ArgMax", kNotYet},
       {"BN", kNotYet},
-      {"BatchNorm", kNotYet},
       {"ContrastiveLoss", kNotYet},
       {"Crop", kNotYet},
       {"DenseCRF", kLaunchersOnly},
