@@ -181,20 +181,10 @@ void DeformableConvolutionLayer<T>::backward_cpu(Context& ctx, const TensorVec<T
                                                  const std::vector<bool>& propagate_down,
                                                  const TensorVec<T>& bottom) {
   const T* weight = this->blobs_[0]->cpu_data();
-  const int64_t taps = args_.kernel_h * args_.kernel_w;
-  const int64_t m = num_output_ / group_;
-  const int64_t k = channels_ / group_ * taps;
-  const int64_t p = args_.out_h * args_.out_w;
-  const int64_t in_dim = channels_ * args_.height * args_.width;
-  const int64_t out_dim = num_output_ * p;
-  const int64_t offset_dim = 2 * deformable_group_ * taps * p;
-  const int64_t mask_dim = deformable_group_ * taps * p;
-  const bool weight_down = this->param_propagate_down(0);
-  const bool bias_down = bias_term_ && this->param_propagate_down(1);
-  const bool x_down = propagate_down[0];
-  const bool offset_down = propagate_down[1];
-  const bool mask_down = modulated_ && propagate_down[2];
-  if (!weight_down && !bias_down && !x_down && !offset_down && !mask_down) return;
+  const auto [taps, m, k, p, in_dim, out_dim, offset_dim, mask_dim] = backward_dims();
+  const Wanted want = wanted(propagate_down);
+  if (!want.any()) return;
+  const auto [weight_down, bias_down, x_down, offset_down, mask_down] = want;
   const int64_t num = bottom[0]->shape(0);
   const T* dy = top[0]->cpu_diff();
   const T* x = bottom[0]->cpu_data();
@@ -294,20 +284,10 @@ template <class T>
 void DeformableConvolutionLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
                                                  const std::vector<bool>& propagate_down,
                                                  const TensorVec<T>& bottom) {
-  const int64_t taps = args_.kernel_h * args_.kernel_w;
-  const int64_t m = num_output_ / group_;
-  const int64_t k = channels_ / group_ * taps;
-  const int64_t p = args_.out_h * args_.out_w;
-  const int64_t in_dim = channels_ * args_.height * args_.width;
-  const int64_t out_dim = num_output_ * p;
-  const int64_t offset_dim = 2 * deformable_group_ * taps * p;
-  const int64_t mask_dim = deformable_group_ * taps * p;
-  const bool weight_down = this->param_propagate_down(0);
-  const bool bias_down = bias_term_ && this->param_propagate_down(1);
-  const bool x_down = propagate_down[0];
-  const bool offset_down = propagate_down[1];
-  const bool mask_down = modulated_ && propagate_down[2];
-  if (!weight_down && !bias_down && !x_down && !offset_down && !mask_down) return;
+  const auto [taps, m, k, p, in_dim, out_dim, offset_dim, mask_dim] = backward_dims();
+  const Wanted want = wanted(propagate_down);
+  if (!want.any()) return;
+  const auto [weight_down, bias_down, x_down, offset_down, mask_down] = want;
   const int64_t num = bottom[0]->shape(0);
   const T* weight = this->blobs_[0]->gpu_data(ctx);
   const T* dy = top[0]->gpu_diff(ctx);

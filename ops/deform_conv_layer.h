@@ -37,6 +37,32 @@ class DeformableConvolutionLayer : public Layer<T> {
 #endif
 
  private:
+  /// The sizes both backward paths work with: taps per filter, per-group GEMM dims (m outputs,
+  /// k = channels/group x taps, p output pixels) and per-image strides of x, y, offsets, masks.
+  struct BackwardDims {
+    int64_t taps, m, k, p, in_dim, out_dim, offset_dim, mask_dim;
+  };
+  BackwardDims backward_dims() const {
+    const int64_t taps = args_.kernel_h * args_.kernel_w, p = args_.out_h * args_.out_w;
+    return {taps,
+            num_output_ / group_,
+            channels_ / group_ * taps,
+            p,
+            channels_ * args_.height * args_.width,
+            num_output_ * p,
+            2 * deformable_group_ * taps * p,
+            deformable_group_ * taps * p};
+  }
+  /// Which gradients backward must produce: weight, bias, input, offsets, masks.
+  struct Wanted {
+    bool weight, bias, x, offset, mask;
+    bool any() const { return weight || bias || x || offset || mask; }
+  };
+  Wanted wanted(const std::vector<bool>& propagate_down) const {
+    return {this->param_propagate_down(0), bias_term_ && this->param_propagate_down(1),
+            propagate_down[0], propagate_down[1], modulated_ && propagate_down[2]};
+  }
+
   // Geometry of the chunk starting at image n0 (the last chunk may be short).
   kernels::DeformConvArgs chunk_args(int64_t n0, int64_t num) const;
   void im2col(Context& ctx, const kernels::DeformConvArgs& a, const TensorVec<T>& bottom,
