@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -39,3 +40,13 @@ CREMA_HD inline void slice_backward(int64_t i, const SliceArgs& a, const T* dy, 
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+// CUDA launchers of the bodies above (cuda_kernels/slice.cu); CUDA builds only.
+template <class T>
+void launch_slice_forward(Stream s, int64_t n, const kernels::SliceArgs& a, const T* x, T* y);
+template <class T>
+void launch_slice_backward(Stream s, int64_t n, const kernels::SliceArgs& a, const T* dy, T* dx);
+
+}  // namespace crema::cuda

@@ -103,6 +103,26 @@ void SliceLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   }
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void SliceLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  if (top.size() == 1) return;
+  for (size_t k = 0; k < top.size(); ++k)
+    cuda::launch_slice_forward<T>(ctx.cuda_stream(), top[k]->count(), args_[k],
+                                  bottom[0]->gpu_data(ctx), top[k]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void SliceLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                 const std::vector<bool>& propagate_down,
+                                 const TensorVec<T>& bottom) {
+  if (!propagate_down[0] || top.size() == 1) return;
+  for (size_t k = 0; k < top.size(); ++k)
+    cuda::launch_slice_backward<T>(ctx.cuda_stream(), top[k]->count(), args_[k],
+                                   top[k]->gpu_diff(ctx), bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(SliceLayer);
 
 }  // namespace crema

@@ -40,7 +40,6 @@ const std::map<std::string, std::string>& cpu_only_layers() {
       {"Pad", kNotYet},
       {"Reduction", kNotYet},
       {"SigmoidCrossEntropyLoss", kNotYet},
-      {"Slice", kNotYet},
       {"SmoothL1Loss", kNotYet},
       {"Tile", kNotYet},
       {"Upsample", kNotYet},

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/cuda_test_util.h"
 #include "tests/reference/slice_ref.h"
 #include "tests/test_util.h"
 
@@ -155,6 +156,31 @@ TEST(Slice, Errors) {
   auto layer = make("slice_point: 5", two);
   x.reshape({2, 5, 4});
   EXPECT_THROW(layer->forward(ctx, {&x}, two), ShapeError);
+}
+
+// The GPU path against the CPU, three tops along the channel axis: bitwise (copies only).
+TEST(GpuSlice, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  std::vector<std::vector<float>> out;
+  for (bool gpu : {false, true}) {
+    Context ctx = gpu ? Context::gpu(0, 1) : Context::cpu(1);
+    Tensor<float> x({2, 6, 3, 4}), a, b, c;
+    test::fill_uniform(x, -1, 1, 141);
+    auto layer = test::make_layer<float>(slice_text("slice_point: 1 slice_point: 4"), ctx, {&x},
+                                         {&a, &b, &c});
+    layer->forward(ctx, {&x}, {&a, &b, &c});
+    uint64_t seed = 142;
+    for (auto* t : {&a, &b, &c}) {
+      const auto v = test::random_vector<float>(t->count(), seed++);
+      std::copy(v.begin(), v.end(), t->mutable_cpu_diff());
+    }
+    layer->backward(ctx, {&a, &b, &c}, {true}, {&x});
+    out.emplace_back();
+    for (auto* t : {&a, &b, &c})
+      out.back().insert(out.back().end(), t->cpu_data(), t->cpu_data() + t->count());
+    out.back().insert(out.back().end(), x.cpu_diff(), x.cpu_diff() + x.count());
+  }
+  EXPECT_EQ(out[0], out[1]);
 }
 
 }  // namespace
