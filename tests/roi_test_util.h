@@ -12,6 +12,8 @@
 
 #include "core/io.h"
 #include "core/layer.h"
+#include "cuda_kernels/roi_pooling.h"
+#include "tests/cuda_test_util.h"
 #include "tests/test_util.h"
 
 namespace crema::test {
@@ -87,5 +89,35 @@ inline void expect_same_with_one_and_two_threads(const std::string& text,
   EXPECT_EQ(outs[0], outs[1]);
   EXPECT_EQ(dxs[0], dxs[1]);
 }
+
+#if CREMA_WITH_CUDA
+/// What ROIPooling's launchers produced on the device.
+struct RoiPoolLaunch {
+  std::vector<float> y, dx;
+  std::vector<int32_t> argmax;
+};
+
+/// Runs ROIPooling's launchers (box geometry, forward with argmax, backward of dy) on device
+/// copies of x, rois and dy, with the caller's args (ROIPooling and ROIMaskPooling settings).
+inline RoiPoolLaunch run_roi_pool_launchers(const kernels::RoiPoolArgs<float>& a,
+                                            const Tensor<float>& x, const Tensor<float>& rois,
+                                            const Tensor<float>& dy) {
+  auto host = [](const Tensor<float>& t) {
+    return std::vector<float>(t.cpu_data(), t.cpu_data() + t.count());
+  };
+  testing::DeviceBuffer<float> d_rois(host(rois)), d_x(host(x)), d_dy(host(dy));
+  testing::DeviceBuffer<float> d_y(static_cast<size_t>(dy.count())),
+      d_dx(static_cast<size_t>(x.count()));
+  testing::DeviceBuffer<int32_t> d_argmax(static_cast<size_t>(dy.count()));
+  testing::DeviceBuffer<kernels::RoiPoolBox<float>> d_boxes(
+      std::vector<kernels::RoiPoolBox<float>>(a.num_rois));
+  cuda::launch_roi_pool_geometry<float>(nullptr, a.num_rois, a, d_rois.get(), d_boxes.get());
+  cuda::launch_roi_pool_forward<float>(nullptr, dy.count(), a, d_boxes.get(), d_x.get(), d_y.get(),
+                                       d_argmax.get());
+  cuda::launch_roi_pool_backward<float>(nullptr, x.count(), a, d_boxes.get(), d_argmax.get(),
+                                        d_dy.get(), d_dx.get());
+  return {d_y.to_host(), d_dx.to_host(), d_argmax.to_host()};
+}
+#endif
 
 }  // namespace crema::test

@@ -44,25 +44,6 @@ layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip2" bottom: "label" top: 
 )";
 }
 
-// MNIST train10k and t10k as LMDBs, converted once through the CLI.
-const fs::path& mnist_lmdbs() {
-  static const fs::path dir = [] {
-    // One folder per test process: ctest runs the E2E tests in parallel.
-    const fs::path d = test::scratch_dir("mnist_lmdb_" + std::to_string(::getpid()));
-    const std::string m = test::shared_data_dir() + "/mnist/";
-    for (auto [images, labels, out] :
-         {std::tuple{"train10k-images-idx3-ubyte.gz", "train10k-labels-idx1-ubyte.gz", "train"},
-          std::tuple{"t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "test"}}) {
-      const auto r = run_crema("convert --idx-images " + m + images + " --idx-labels " + m +
-                               labels + " --output " + (d / out).string());
-      EXPECT_EQ(r.code, 0) << r.output;
-      EXPECT_NE(r.output.find("wrote 10000 records"), std::string::npos) << r.output;
-    }
-    return d;
-  }();
-  return dir;
-}
-
 double parse_value(const std::string& out, const std::string& key) {
   const size_t p = out.rfind(key + " = ");
   return p == std::string::npos ? NAN : std::atof(out.c_str() + p + key.size() + 3);
@@ -70,9 +51,8 @@ double parse_value(const std::string& out, const std::string& key) {
 
 TEST(E2ETrain, LenetLearnsMnistAndResumesBitExactly) {
   const fs::path dir = test::scratch_dir("train");
-  const fs::path data = mnist_lmdbs();
-  write_text(dir / "net.prototxt",
-             lenet_net((data / "train").string(), (data / "test").string()));
+  write_text(dir / "net.prototxt", lenet_net(test::mnist_lmdb("train").string(),
+                                            test::mnist_lmdb("test").string()));
   const std::string common = "net: \"" + (dir / "net.prototxt").string() +
                              "\" base_lr: 0.01 momentum: 0.9 weight_decay: 0.0005 "
                              "lr_policy: \"inv\" gamma: 0.0001 power: 0.75 display: 50 "
@@ -111,9 +91,8 @@ TEST(E2ETrain, LenetLearnsMnistAndResumesBitExactly) {
 
 TEST(E2ETrain, SigintWritesASnapshotAndExitsZero) {
   const fs::path dir = test::scratch_dir("sigint");
-  const fs::path data = mnist_lmdbs();
-  write_text(dir / "net.prototxt",
-             lenet_net((data / "train").string(), (data / "test").string()));
+  write_text(dir / "net.prototxt", lenet_net(test::mnist_lmdb("train").string(),
+                                            test::mnist_lmdb("test").string()));
   write_text(dir / "solver.prototxt", "net: \"" + (dir / "net.prototxt").string() +
                                           "\" base_lr: 0.01 max_iter: 1000000 display: 10 "
                                           "random_seed: 1 snapshot_prefix: \"" +

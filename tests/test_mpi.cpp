@@ -36,37 +36,10 @@ const std::string kMpirun =
       GTEST_SKIP() << "mpirun not found (install openmpi-bin)";                              \
   } while (0)
 
-test::RunResult run_shell(const std::string& cmd, int timeout_s) {
-  test::RunResult r;
-  FILE* p = popen(("timeout -s KILL " + std::to_string(timeout_s) + " " + cmd + " 2>&1").c_str(),
-                  "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-  const int status = pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return r;
-}
-
 test::RunResult train(const fs::path& solver, const std::string& extra = "", bool mpi = false) {
-  return run_shell((mpi ? kMpirun : std::string()) + CREMA_BINARY + " train --solver " +
+  return test::run_command((mpi ? kMpirun : std::string()) + CREMA_BINARY + " train --solver " +
                        solver.string() + " " + extra,
                    300);
-}
-
-// MNIST train10k as an LMDB, converted once per test process.
-const fs::path& mnist_lmdb() {
-  static const fs::path dir = [] {
-    const fs::path d = test::scratch_dir("mpi_mnist_" + std::to_string(::getpid()));
-    const std::string m = test::shared_data_dir() + "/mnist/";
-    const auto r = test::run_crema("convert --idx-images " + m + "train10k-images-idx3-ubyte.gz" +
-                                   " --idx-labels " + m + "train10k-labels-idx1-ubyte.gz" +
-                                   " --output " + (d / "train").string());
-    EXPECT_EQ(r.code, 0) << r.output;
-    return d / "train";
-  }();
-  return dir;
 }
 
 // A small MLP on MNIST; `middle` goes between the first InnerProduct and the ReLU.
@@ -150,7 +123,7 @@ constexpr double kTol = 1e-5;
 TEST(MpiTrain, TwoRanksOfBatchBEqualOneProcessOfBatch2BAndIterSize2) {
   CREMA_REQUIRE_MPI();
   const fs::path dir = test::scratch_dir("mpi_equiv");
-  const fs::path lmdb = mnist_lmdb();
+  const fs::path lmdb = test::mnist_lmdb("train");
   const auto two = write_run(dir, "two", mlp(lmdb, 16), "max_iter: 50 display: 1");
   const auto one = write_run(dir, "one", mlp(lmdb, 32), "max_iter: 50 display: 1");
   const auto acc = write_run(dir, "acc", mlp(lmdb, 16), "max_iter: 50 display: 1 iter_size: 2");
@@ -189,7 +162,7 @@ TEST(MpiTrain, TwoRanksOfBatchBEqualOneProcessOfBatch2BAndIterSize2) {
 TEST(MpiTrain, SyncBatchNormTwoRanksEqualOneProcess) {
   CREMA_REQUIRE_MPI();
   const fs::path dir = test::scratch_dir("mpi_syncbn");
-  const fs::path lmdb = mnist_lmdb();
+  const fs::path lmdb = test::mnist_lmdb("train");
   const auto two = write_run(dir, "two", mlp(lmdb, 8, kSyncBn), "max_iter: 30");
   const auto one = write_run(dir, "one", mlp(lmdb, 16, kSyncBn), "max_iter: 30");
   std::string local_bn = kSyncBn;
@@ -229,7 +202,7 @@ class TwoNodes {
         va + " && ip -n " + b_ + " addr add 10.231.0.2/24 dev " + vb + " && ip -n " + a_ +
         " link set lo up && ip -n " + b_ + " link set lo up && ip -n " + a_ + " link set " + va +
         " up && ip -n " + b_ + " link set " + vb + " up";
-    const auto r = run_shell("sh -c '" + setup + "'", 30);
+    const auto r = test::run_command("sh -c '" + setup + "'", 30);
     ok_ = r.code == 0;
     why_ = r.output;
     write_text(dir / "rsh.sh",
@@ -241,8 +214,8 @@ class TwoNodes {
     write_text(dir / "hosts", "10.231.0.1 slots=1\n10.231.0.2 slots=1\n");
   }
   ~TwoNodes() {
-    run_shell("ip netns del " + a_, 30);  // takes its end of the veth pair with it
-    run_shell("ip netns del " + b_, 30);
+    test::run_command("ip netns del " + a_, 30);  // takes its end of the veth pair with it
+    test::run_command("ip netns del " + b_, 30);
   }
   bool ok() const { return ok_; }
   const std::string& why() const { return why_; }
@@ -268,10 +241,10 @@ TEST(MpiNetns, TwoNodesOverAVethPairTrainLikeOneProcess) {
   if (!nodes.ok())
     GTEST_SKIP() << "cannot make network namespaces here (needs root and CAP_NET_ADMIN): "
                  << nodes.why();
-  const fs::path lmdb = mnist_lmdb();
+  const fs::path lmdb = test::mnist_lmdb("train");
   const auto two = write_run(dir, "two", mlp(lmdb, 16), "max_iter: 50 display: 10");
   const auto one = write_run(dir, "one", mlp(lmdb, 32), "max_iter: 50 display: 10");
-  const auto r2 = run_shell(nodes.mpirun() + CREMA_BINARY + " train --solver " + two.string(), 300);
+  const auto r2 = test::run_command(nodes.mpirun() + CREMA_BINARY + " train --solver " + two.string(), 300);
   ASSERT_EQ(r2.code, 0) << r2.output;
   // Each rank is alone on its node.
   EXPECT_NE(r2.output.find("rank 0 of 2 (local 0 of 1)"), std::string::npos) << r2.output;
@@ -342,7 +315,7 @@ pid_t rank_pid(BackgroundRun& run, int rank) {
 TEST(MpiFault, HungRankIsNamedAndEveryRankExits) {
   CREMA_REQUIRE_MPI();
   const fs::path dir = test::scratch_dir("mpi_hang");
-  const auto solver = write_run(dir, "hang", mlp(mnist_lmdb(), 16),
+  const auto solver = write_run(dir, "hang", mlp(test::mnist_lmdb("train"), 16),
                                 "max_iter: 1000000 display: 100 comm_timeout_s: 3");
   BackgroundRun run(kMpirun + CREMA_BINARY + " train --solver " + solver.string(), dir / "log");
   const pid_t victim = rank_pid(run, 1);
@@ -366,7 +339,7 @@ TEST(MpiFault, HungRankIsNamedAndEveryRankExits) {
 TEST(MpiFault, KilledRankEndsTheJobAndResumeReproducesOneProcess) {
   CREMA_REQUIRE_MPI();
   const fs::path dir = test::scratch_dir("mpi_kill");
-  const fs::path lmdb = mnist_lmdb();
+  const fs::path lmdb = test::mnist_lmdb("train");
   // Long enough (seconds) that the kill lands mid-training; lr halves every 100 iterations.
   const std::string schedule = "max_iter: 3000 stepsize: 100 display: 500 ";
   const auto solver =

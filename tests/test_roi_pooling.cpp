@@ -174,22 +174,10 @@ TEST(GpuROIPooling, LaunchersMatchCpu) {
   a.pooled_h = 3;
   a.pooled_w = 2;
   a.spatial_scale = 0.5f;
-  testing::DeviceBuffer<float> d_rois(std::vector<float>(rois.cpu_data(), rois.cpu_data() + 40));
-  testing::DeviceBuffer<float> d_x(std::vector<float>(x.cpu_data(), x.cpu_data() + x.count()));
-  testing::DeviceBuffer<float> d_dy(std::vector<float>(dy.cpu_data(), dy.cpu_data() + dy.count()));
-  testing::DeviceBuffer<float> d_y(static_cast<size_t>(y.count())),
-      d_dx(static_cast<size_t>(x.count()));
-  testing::DeviceBuffer<int32_t> d_argmax(static_cast<size_t>(y.count()));
-  testing::DeviceBuffer<kernels::RoiPoolBox<float>> d_boxes(
-      std::vector<kernels::RoiPoolBox<float>>(8));
-  cuda::launch_roi_pool_geometry<float>(nullptr, 8, a, d_rois.get(), d_boxes.get());
-  cuda::launch_roi_pool_forward<float>(nullptr, y.count(), a, d_boxes.get(), d_x.get(), d_y.get(),
-                                       d_argmax.get());
-  cuda::launch_roi_pool_backward<float>(nullptr, x.count(), a, d_boxes.get(), d_argmax.get(),
-                                        d_dy.get(), d_dx.get());
-  EXPECT_EQ(d_y.to_host(), want_y);
-  EXPECT_EQ(d_dx.to_host(), want_dx);
-  EXPECT_EQ(d_argmax.to_host(), static_cast<ROIPoolingLayer<float>&>(*layer).argmax());
+  const test::RoiPoolLaunch got = test::run_roi_pool_launchers(a, x, rois, dy);
+  EXPECT_EQ(got.y, want_y);
+  EXPECT_EQ(got.dx, want_dx);
+  EXPECT_EQ(got.argmax, static_cast<ROIPoolingLayer<float>&>(*layer).argmax());
 #endif
 }
 
