@@ -68,9 +68,9 @@ void Communicator::run_locally(const Job& job) {
 
 const char* Communicator::transport() const { return mpi_ ? "MPI" : "single process"; }
 
-std::vector<double> Communicator::allgather(double value, std::string label) {
-  std::vector<double> all(world_, 0.0);
-  wait(post_allgather(&value, all.data(), sizeof(double), std::move(label)));
+std::vector<double> Communicator::allgather(const std::vector<double>& values, std::string label) {
+  std::vector<double> all(values.size() * world_, 0.0);
+  wait(post_allgather(values.data(), all.data(), values.size() * sizeof(double), std::move(label)));
   return all;
 }
 
@@ -94,7 +94,6 @@ struct Communicator::Mpi {
   std::chrono::steady_clock::time_point last_keepalive;
   std::string failure;  // set once; every later wait throws it
   Ticket failed_ticket = 0;
-  double busy = 0;
   std::vector<int64_t> hb_in, hb_out, last_seen;
   std::vector<std::chrono::steady_clock::time_point> last_heard;
   std::vector<MPI_Request> hb_recv, hb_send;
@@ -224,7 +223,6 @@ std::unique_ptr<Communicator> Communicator::from_environment() {
       const Ticket t = item.first;
       Job& job = item.second;
       auto start = clock::now();
-      const auto started = start;
       send_heartbeats(t);
       if (job.before) job.before();
       MPI_Request req = MPI_REQUEST_NULL;
@@ -288,7 +286,6 @@ std::unique_ptr<Communicator> Communicator::from_environment() {
                           "last snapshot with --snapshot");
       if (failure.empty() && job.after) job.after();
       std::lock_guard<std::mutex> lock(m.mu);
-      m.busy += std::chrono::duration<double>(clock::now() - started).count();
       if (!failure.empty() && m.failure.empty()) {
         m.failure = failure;
         m.failed_ticket = t;
@@ -391,12 +388,6 @@ void Communicator::keepalive() {
   m.cv_job.notify_one();
 }
 
-double Communicator::busy_seconds() const {
-  if (!mpi_) return 0;
-  std::lock_guard<std::mutex> lock(mpi_->mu);
-  return mpi_->busy;
-}
-
 void Communicator::abort(int code) {
   std::fflush(stdout);
   std::fflush(stderr);
@@ -428,8 +419,6 @@ Communicator::Ticket Communicator::post(Job job) {
 void Communicator::wait(Ticket) {}
 
 void Communicator::keepalive() {}
-
-double Communicator::busy_seconds() const { return 0; }
 
 void Communicator::abort(int code) {
   std::fflush(stdout);

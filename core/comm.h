@@ -81,15 +81,13 @@ class Communicator {
   void broadcast(void* data, int64_t bytes, int root, std::string label) {
     wait(post_broadcast(data, bytes, root, std::move(label)));
   }
-  /// Every rank's `value`, indexed by rank.
-  std::vector<double> allgather(double value, std::string label);
+  /// Every rank's `values` (the same count on each), rank 0's first.
+  std::vector<double> allgather(const std::vector<double>& values, std::string label);
 
   /// Tells the peers this rank is alive though it posts no collective for a while (rank 0
   /// testing or writing a snapshot), so their waits do not time out. Cheap; call it often.
   void keepalive();
 
-  /// Seconds the communication thread spent in collectives so far.
-  double busy_seconds() const;
   /// Records that every rank is failing the same way at the same point (e.g. a loss agreed to be
   /// non-finite): they can all exit cleanly, and only rank 0 needs to report it.
   void mark_failure_agreed() { failure_agreed_ = true; }

@@ -412,9 +412,8 @@ void Solver<T>::step(int iters) {
 
 template <class T>
 double Solver<T>::agree_on_step(double loss, bool* stop) {
-  double mine[2] = {loss, *stop ? 1.0 : 0.0};
-  std::vector<double> all(2 * comm_->world());
-  comm_->wait(comm_->post_allgather(mine, all.data(), sizeof mine, str_cat("loss of iteration ", iter_)));
+  const std::vector<double> all =
+      comm_->allgather({loss, *stop ? 1.0 : 0.0}, str_cat("loss of iteration ", iter_));
   double sum = 0;
   std::string bad;
   for (int r = 0; r < comm_->world(); ++r) {

@@ -113,7 +113,7 @@ TEST(Communicator, GroupOfOneIsAnIdentity) {
   double v[3] = {1, 2, 3};
   one.allreduce_sum(v, 3, "test");
   EXPECT_EQ(v[2], 3);
-  EXPECT_EQ(one.allgather(7.5, "test"), std::vector<double>{7.5});
+  EXPECT_EQ(one.allgather({7.5, -1}, "test"), (std::vector<double>{7.5, -1}));
   bool before = false, after = false;
   one.wait(one.post_allreduce_sum(v, 3, CommType::kDouble, "t", [&] { before = true; },
                                   [&] { after = before; }));
