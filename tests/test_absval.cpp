@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/absval_ref.h"
 #include "tests/test_util.h"

@@ -10,7 +10,8 @@
 #include "cuda_kernels/backward_warp.h"
 #include "tests/cuda_test_util.h"
 #include "tests/flow_test_util.h"
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
+#include "tests/layer_checks.h"
 #include "tests/reference/backward_warp_ref.h"
 #include "tests/test_util.h"
 

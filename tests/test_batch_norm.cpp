@@ -9,7 +9,8 @@
 #include "ops/batch_norm_layer.h"
 #include "tests/reference/batch_norm_ref.h"
 #include "tests/cuda_test_util.h"
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
+#include "tests/layer_checks.h"
 #include "tests/test_util.h"
 
 namespace crema {

@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "ops/bias_layer.h"
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
+#include "tests/layer_checks.h"
 #include "tests/reference/scale_ref.h"
 #include "tests/test_util.h"
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/bnll_ref.h"
 #include "tests/test_util.h"
@@ -71,7 +71,7 @@ TEST(BNLL, Errors) {
 }
 
 // The layer's GPU path against its CPU path, forward and backward, separate top and in-place;
-// tolerance: device exp/log1p/expm1 (tests/gpu_layer_checks.h).
+// tolerance: device exp/log1p/expm1 (tests/gpu_compare.h).
 TEST(GpuBNLL, LayerMatchesCpu) {
   CREMA_REQUIRE_GPU();
   Tensor<float> x({2, 3, 8, 8});

@@ -5,7 +5,8 @@
 
 #include "tests/reference/concat_ref.h"
 #include "tests/cuda_test_util.h"
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
+#include "tests/layer_checks.h"
 #include "tests/test_util.h"
 
 namespace crema {

@@ -13,7 +13,7 @@
 #include "core/io.h"
 #include "ops/def_pooling_layer.h"
 #include "tests/cuda_test_util.h"
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/def_pooling_ref.h"
 #include "tests/test_util.h"

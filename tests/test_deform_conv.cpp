@@ -14,7 +14,8 @@
 #include "cuda_kernels/deform_conv.h"
 #include "ops/deform_conv_layer.h"
 #include "tests/cuda_test_util.h"
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
+#include "tests/layer_checks.h"
 #include "tests/reference/deform_conv_ref.h"
 #include "tests/test_util.h"
 

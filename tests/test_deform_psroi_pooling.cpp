@@ -8,7 +8,8 @@
 #include "cuda_kernels/deform_psroi_pooling.h"
 #include "ops/deform_psroi_pooling_layer.h"
 #include "tests/cuda_test_util.h"
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
+#include "tests/layer_checks.h"
 #include "tests/reference/deform_psroi_pooling_ref.h"
 #include "tests/test_util.h"
 

@@ -6,7 +6,8 @@
 #include <vector>
 
 #include "ops/dropout_layer.h"
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
+#include "tests/layer_checks.h"
 #include "tests/reference/dropout_ref.h"
 #include "tests/test_util.h"
 

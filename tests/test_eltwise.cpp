@@ -8,7 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
+#include "tests/layer_checks.h"
 #include "tests/reference/eltwise_ref.h"
 #include "tests/test_util.h"
 
@@ -208,7 +209,7 @@ TEST(Eltwise, Errors) {
 
 // The layer's GPU path against its CPU path for each operation on 3 bottoms, forward and every
 // bottom's gradient: bitwise for PROD and MAX (products, quotients, comparisons); SUM within a
-// tolerance, since the device fuses coeff * x + sum (tests/gpu_layer_checks.h).
+// tolerance, since the device fuses coeff * x + sum (tests/gpu_compare.h).
 TEST(GpuEltwise, LayerMatchesCpu) {
   CREMA_REQUIRE_GPU();
   std::vector<Tensor<float>> xs(3);

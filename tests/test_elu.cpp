@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/elu_ref.h"
 #include "tests/test_util.h"
@@ -89,7 +89,7 @@ TEST(ELU, Errors) {
 }
 
 // The layer's GPU path against its CPU path, forward and backward, separate top and in-place;
-// tolerance: device expm1 (tests/gpu_layer_checks.h).
+// tolerance: device expm1 (tests/gpu_compare.h).
 TEST(GpuELU, LayerMatchesCpu) {
   CREMA_REQUIRE_GPU();
   Tensor<float> x({2, 3, 8, 8});

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/exp_ref.h"
 #include "tests/test_util.h"
@@ -99,7 +99,7 @@ TEST(Exp, Errors) {
 }
 
 // The layer's GPU path against its CPU path, forward and backward, on every case, separate top
-// and in-place; tolerance: device exp (tests/gpu_layer_checks.h).
+// and in-place; tolerance: device exp (tests/gpu_compare.h).
 TEST(GpuExp, LayerMatchesCpu) {
   CREMA_REQUIRE_GPU();
   Tensor<float> x({2, 3, 8, 8});

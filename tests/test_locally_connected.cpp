@@ -9,7 +9,7 @@
 #include "core/io.h"
 #include "ops/locally_connected_layer.h"
 #include "tests/cuda_test_util.h"
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/locally_connected_ref.h"
 #include "tests/test_util.h"

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/log_ref.h"
 #include "tests/test_util.h"
@@ -79,7 +79,7 @@ TEST(Log, Errors) {
 }
 
 // The layer's GPU path against its CPU path, forward and backward, on every case (Log never runs
-// in-place); tolerance: device log and fused multiply-adds (tests/gpu_layer_checks.h).
+// in-place); tolerance: device log and fused multiply-adds (tests/gpu_compare.h).
 TEST(GpuLog, LayerMatchesCpu) {
   CREMA_REQUIRE_GPU();
   Tensor<float> x({2, 3, 8, 8});

@@ -6,7 +6,8 @@
 #include "core/io.h"
 #include "cuda_kernels/pixel_shuffle.h"
 #include "tests/cuda_test_util.h"
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
+#include "tests/layer_checks.h"
 #include "tests/reference/pixel_shuffle_ref.h"
 #include "tests/test_util.h"
 

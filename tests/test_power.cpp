@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/power_ref.h"
 #include "tests/test_util.h"
@@ -98,7 +98,7 @@ TEST(Power, Errors) {
 
 // The layer's GPU path against its CPU path, forward and backward, on every case, and in-place
 // where the layer allows it; tolerance: device pow and fused multiply-adds
-// (tests/gpu_layer_checks.h).
+// (tests/gpu_compare.h).
 TEST(GpuPower, LayerMatchesCpu) {
   CREMA_REQUIRE_GPU();
   Tensor<float> x({2, 3, 8, 8});

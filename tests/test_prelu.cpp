@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/prelu_ref.h"
 #include "tests/test_util.h"
@@ -129,7 +129,7 @@ TEST(PReLU, Errors) {
 
 // The layer's GPU path against its CPU path, forward, input and slope gradients, per-channel and
 // shared slopes, separate top and in-place; tolerance: the slope-gradient sums fuse multiply-adds
-// on the device (tests/gpu_layer_checks.h).
+// on the device (tests/gpu_compare.h).
 TEST(GpuPReLU, LayerMatchesCpu) {
   CREMA_REQUIRE_GPU();
   Tensor<float> x({2, 3, 6, 5});

@@ -7,7 +7,8 @@
 #include <vector>
 
 #include "ops/scale_layer.h"
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
+#include "tests/layer_checks.h"
 #include "tests/reference/scale_ref.h"
 #include "tests/test_util.h"
 
@@ -237,7 +238,7 @@ TEST(Scale, MismatchedScaleBottomThrowsShapeError) {
 
 // The layer's GPU path against its CPU path on every case (learned scale separate and in-place,
 // scale bottom, with and without bias), forward, input and parameter gradients; tolerance: the
-// device fuses x * s + b and the gradient sums' multiply-adds (tests/gpu_layer_checks.h).
+// device fuses x * s + b and the gradient sums' multiply-adds (tests/gpu_compare.h).
 TEST(GpuScale, LayerMatchesCpu) {
   CREMA_REQUIRE_GPU();
   for (const auto& c : scale_cases()) {

@@ -3,7 +3,8 @@
 #include <cstring>
 #include <vector>
 
-#include "tests/gpu_layer_checks.h"
+#include "tests/gpu_compare.h"
+#include "tests/layer_checks.h"
 #include "tests/reference/sigmoid_ref.h"
 #include "tests/test_util.h"
 
@@ -93,7 +94,7 @@ TEST(Sigmoid, Errors) {
 }
 
 // The layer's GPU path against its CPU path, forward and backward, separate top and in-place;
-// tolerance: device tanh (tests/gpu_layer_checks.h).
+// tolerance: device tanh (tests/gpu_compare.h).
 TEST(GpuSigmoid, LayerMatchesCpu) {
   CREMA_REQUIRE_GPU();
   Tensor<float> x({2, 3, 8, 8});
