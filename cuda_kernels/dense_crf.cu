@@ -56,6 +56,12 @@ void launch_dense_crf_scale(Stream s, int64_t n, const kernels::DenseCrfFeatureA
          [=] __device__(int64_t i) { kernels::dense_crf_scale(i, a, scale, in, out); });
 }
 
+template <class T>
+void launch_dense_crf_inverse(Stream s, int64_t n, T* norm) {
+  launch(s, n, "dense_crf_inverse",
+         [=] __device__(int64_t i) { kernels::dense_crf_inverse(i, norm); });
+}
+
 #define CREMA_INSTANTIATE_DENSE_CRF(T)                                                             \
   template void launch_dense_crf_features<T>(Stream, int64_t, const kernels::DenseCrfFeatureArgs&, \
                                              const T*, double*);                                   \
@@ -71,7 +77,8 @@ void launch_dense_crf_scale(Stream s, int64_t n, const kernels::DenseCrfFeatureA
   template void launch_dense_crf_gauss<T>(Stream, int64_t, const kernels::DenseCrfFeatureArgs&,    \
                                           const double*, T*);                                      \
   template void launch_dense_crf_scale<T>(Stream, int64_t, const kernels::DenseCrfFeatureArgs&,    \
-                                          const T*, const T*, T*);
+                                          const T*, const T*, T*);                                 \
+  template void launch_dense_crf_inverse<T>(Stream, int64_t, T*);
 CREMA_INSTANTIATE_DENSE_CRF(float)
 CREMA_INSTANTIATE_DENSE_CRF(double)
 

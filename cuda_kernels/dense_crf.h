@@ -197,6 +197,14 @@ CREMA_HD inline void dense_crf_scale(int64_t i, const DenseCrfFeatureArgs& a, co
   out[i] = scale[i % a.pixels] * in[i];
 }
 
+// Work item i in [0, pixels): reads the filter response of a constant 1, norm[i]; writes
+// norm[i] = 1 / (norm[i] + 1e-20), CRF-as-RNN's normaliser (its guard; a filter's sum includes
+// the pixel's own weight, far above it). GATHER.
+template <class T>
+CREMA_HD inline void dense_crf_inverse(int64_t i, T* norm) {
+  norm[i] = T(1) / (norm[i] + T(1e-20));
+}
+
 }  // namespace crema::kernels
 
 namespace crema::cuda {
@@ -226,5 +234,7 @@ void launch_dense_crf_gauss(Stream s, int64_t n, const kernels::DenseCrfFeatureA
 template <class T>
 void launch_dense_crf_scale(Stream s, int64_t n, const kernels::DenseCrfFeatureArgs& a,
                             const T* scale, const T* in, T* out);
+template <class T>
+void launch_dense_crf_inverse(Stream s, int64_t n, T* norm);
 
 }  // namespace crema::cuda

@@ -55,9 +55,12 @@ CREMA_HD inline void softmax_backward(int64_t i, const SoftmaxArgs& a, const T* 
 
 namespace crema::cuda {
 
-// CUDA launcher of softmax_forward (cuda_kernels/softmax.cu; the Softmax layer itself uses
-// cuDNN, SoftmaxWithLoss this body). CUDA builds only.
+// CUDA launchers of the bodies above (cuda_kernels/softmax.cu; the Softmax layer itself uses
+// cuDNN, SoftmaxWithLoss and DenseCRF these bodies). CUDA builds only.
 template <class T>
 void launch_softmax_forward(Stream s, int64_t n, const kernels::SoftmaxArgs& a, const T* x, T* y);
+template <class T>
+void launch_softmax_backward(Stream s, int64_t n, const kernels::SoftmaxArgs& a, const T* y,
+                             const T* dy, T* dx);
 
 }  // namespace crema::cuda

@@ -126,32 +126,60 @@ void DenseCrfLattice<T>::build(const Context& ctx, const double* f, int64_t pixe
     nbr[2 * i] = table.find(n1);
     nbr[2 * i + 1] = table.find(n2);
   });
+  device_ = ctx.device;
+  if (ctx.on_gpu()) {
+    offset_d_.upload(ctx, offset_.data(), slots);
+    bary_d_.upload(ctx, bary_.data(), slots);
+    start_d_.upload(ctx, start_.data(), vertices_ + 1);
+    entry_d_.upload(ctx, entry_.data(), slots);
+    nbr_d_.upload(ctx, nbr_.data(), static_cast<int64_t>(nbr_.size()));
+  }
 }
 
 template <class T>
 void DenseCrfLattice<T>::filter(const Context& ctx, const T* in, T* out, int64_t channels,
                                 bool transpose, const T* scale_in, const T* scale_out) {
+  CREMA_ASSERT(ctx.device == device_ && vertices_ > 0);
   const kernels::DenseCrfLatticeArgs a = args(channels);
   const int64_t n = vertices_ * channels;
-  buf_a_.resize(static_cast<size_t>(n));
-  buf_b_.resize(static_cast<size_t>(n));
-  T* cur = buf_a_.data();
-  T* next = buf_b_.data();
-  const int64_t* start = start_.data();
-  const int64_t* entry = entry_.data();
-  const T* bary = bary_.data();
+  const bool gpu = ctx.on_gpu();
+  if (!gpu) {
+    buf_a_.resize(static_cast<size_t>(n));
+    buf_b_.resize(static_cast<size_t>(n));
+  }
+  T* cur = gpu ? buf_a_d_.resize(ctx, n) : buf_a_.data();
+  T* next = gpu ? buf_b_d_.resize(ctx, n) : buf_b_.data();
+  const int64_t* start = gpu ? start_d_.data(ctx) : start_.data();
+  const int64_t* entry = gpu ? entry_d_.data(ctx) : entry_.data();
+  const T* bary = gpu ? bary_d_.data(ctx) : bary_.data();
+  const int32_t* offset = gpu ? offset_d_.data(ctx) : offset_.data();
+  const int32_t* nbrs = gpu ? nbr_d_.data(ctx) : nbr_.data();
+  // The launcher calls are T-dependent, so a CPU-only build never instantiates them.
+  if constexpr (CREMA_WITH_CUDA != 0) {
+    if (gpu) {
+      const cuda::Stream st = ctx.cuda_stream();
+      cuda::launch_dense_crf_splat<T>(st, n, a, start, entry, bary, scale_in, in, cur);
+      for (int s = 0; s <= dim_; ++s) {
+        const int j = transpose ? dim_ - s : s;
+        cuda::launch_dense_crf_blur<T>(st, n, a, nbrs + static_cast<int64_t>(j) * vertices_ * 2,
+                                       cur, next);
+        std::swap(cur, next);
+      }
+      cuda::launch_dense_crf_slice<T>(st, channels * pixels_, a, offset, bary, scale_out, cur, out);
+      return;
+    }
+  }
   parallel_for(ctx, n, [&](int64_t i) {
     kernels::dense_crf_splat(i, a, start, entry, bary, scale_in, in, cur);
   });
   for (int s = 0; s <= dim_; ++s) {
     const int j = transpose ? dim_ - s : s;
-    const int32_t* nbr = nbr_.data() + static_cast<int64_t>(j) * vertices_ * 2;
+    const int32_t* nbr = nbrs + static_cast<int64_t>(j) * vertices_ * 2;
     const T* src = cur;
     T* dst = next;
     parallel_for(ctx, n, [&](int64_t i) { kernels::dense_crf_blur(i, a, nbr, src, dst); });
     std::swap(cur, next);
   }
-  const int32_t* offset = offset_.data();
   const T* lat = cur;
   parallel_for(ctx, channels * pixels_, [&](int64_t i) {
     kernels::dense_crf_slice(i, a, offset, bary, scale_out, lat, out);

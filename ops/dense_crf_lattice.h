@@ -7,6 +7,7 @@
 
 #include "core/context.h"
 #include "cuda_kernels/dense_crf.h"
+#include "ops/gpu_scratch.h"
 
 namespace crema {
 
@@ -14,7 +15,8 @@ namespace crema {
 /// table of lattice points, the per-vertex splat lists and the blur neighbour table are built
 /// sequentially (data-dependent sizes; insertion in pixel order makes vertex numbering, and so
 /// every result, independent of the thread count). Filtering (splat, blur, slice) runs the
-/// GATHER bodies of cuda_kernels/dense_crf.h.
+/// GATHER bodies of cuda_kernels/dense_crf.h, on the device of the Context given to build(): a
+/// lattice built with a GPU Context copies its tables there and filters device buffers.
 ///
 /// filter() computes out = scale_out ⊙ (alpha Sᵀ B_dim ... B_0 S (scale_in ⊙ in)), with S the
 /// splat matrix (barycentric weights) and B_j the symmetric [1 2 1] blur along axis j. Its
@@ -30,6 +32,7 @@ class DenseCrfLattice {
 
   /// out (channels x pixels) = the filter (or its transpose) applied to in (channels x pixels).
   /// scale_in / scale_out multiply per pixel before the splat / after the slice; null = 1.
+  /// Pointers are on ctx's device, which must be the one the lattice was built for.
   void filter(const Context& ctx, const T* in, T* out, int64_t channels, bool transpose,
               const T* scale_in = nullptr, const T* scale_out = nullptr);
 
@@ -58,6 +61,11 @@ class DenseCrfLattice {
   std::vector<int64_t> entry_;    // pixels * (dim + 1)
   std::vector<int32_t> nbr_;      // (dim + 1) * vertices * 2
   std::vector<T> buf_a_, buf_b_;  // lattice values during filter()
+  int device_ = -1;               // where filter() runs (build()'s Context)
+  // The tables above and the filter buffers on device_ (GPU lattices only).
+  cuda::DeviceScratch<int32_t> offset_d_, nbr_d_;
+  cuda::DeviceScratch<T> bary_d_, buf_a_d_, buf_b_d_;
+  cuda::DeviceScratch<int64_t> start_d_, entry_d_;
 };
 
 }  // namespace crema

@@ -3,15 +3,19 @@
 #include <algorithm>
 #include <limits>
 
-#include "core/blas.h"
 #include "core/parallel.h"
-#include "cuda_kernels/softmax.h"
+#include "ops/device_ops.h"
 
 namespace crema {
 namespace {
 
 // Largest image the exact dense filter accepts: its kernel matrices take (H*W)^2 values.
 constexpr int64_t kMaxExactPixels = 4096;
+
+template <class T>
+void resize(Tensor<T>& t, int64_t n) {
+  if (t.count() != n) t.reshape({n});
+}
 
 }  // namespace
 
@@ -86,7 +90,8 @@ void DenseCRFLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom, const T
                       "(H*W)^2 kernels and accepts at most ", kMaxExactPixels, " pixels, got ",
                       height_, "x", width_, "; turn exact_filter off for real images");
   top[0]->reshape(u.shape());
-  if (height_ != spatial_height_ || width_ != spatial_width_) build_spatial(ctx);
+  if (height_ != spatial_height_ || width_ != spatial_width_ || ctx.device != spatial_device_)
+    build_spatial(ctx);
 }
 
 template <class T>
@@ -103,71 +108,133 @@ std::vector<double> DenseCRFLayer<T>::features(Context& ctx, const T* image, int
   return f;
 }
 
+// The launcher calls below are T-dependent, so a CPU-only build never instantiates them.
+template <class T>
+void DenseCRFLayer<T>::gauss(Context& ctx, int dim, const std::vector<double>& f, T* kernel) {
+  kernels::DenseCrfFeatureArgs a;
+  a.pixels = pixels_;
+  a.dim = dim;
+  if constexpr (CREMA_WITH_CUDA != 0) {
+    if (ctx.on_gpu()) {
+      const double* fd = features_d_.upload(ctx, f.data(), static_cast<int64_t>(f.size()));
+      return cuda::launch_dense_crf_gauss<T>(ctx.cuda_stream(), pixels_ * pixels_, a, fd, kernel);
+    }
+  }
+  const double* fp = f.data();
+  parallel_for(ctx, pixels_ * pixels_,
+               [&](int64_t i) { kernels::dense_crf_gauss(i, a, fp, kernel); });
+}
+
+template <class T>
+void DenseCRFLayer<T>::inverse(Context& ctx, T* norm) {
+  if constexpr (CREMA_WITH_CUDA != 0) {
+    if (ctx.on_gpu()) return cuda::launch_dense_crf_inverse<T>(ctx.cuda_stream(), pixels_, norm);
+  }
+  parallel_for(ctx, pixels_, [&](int64_t i) { kernels::dense_crf_inverse(i, norm); });
+}
+
+template <class T>
+void DenseCRFLayer<T>::scale(Context& ctx, const T* norm, const T* in, T* out) {
+  kernels::DenseCrfFeatureArgs a;
+  a.pixels = pixels_;
+  const int64_t count = labels_ * pixels_;
+  if constexpr (CREMA_WITH_CUDA != 0) {
+    if (ctx.on_gpu())
+      return cuda::launch_dense_crf_scale<T>(ctx.cuda_stream(), count, a, norm, in, out);
+  }
+  parallel_for(ctx, count, [&](int64_t i) { kernels::dense_crf_scale(i, a, norm, in, out); });
+}
+
+template <class T>
+kernels::SoftmaxArgs DenseCRFLayer<T>::softmax_args() const {
+  kernels::SoftmaxArgs sa;
+  sa.outer = num_;
+  sa.channels = labels_;
+  sa.inner = pixels_;
+  return sa;
+}
+
+template <class T>
+void DenseCRFLayer<T>::softmax_forward(Context& ctx, const T* x, T* q) {
+  const kernels::SoftmaxArgs sa = softmax_args();
+  if constexpr (CREMA_WITH_CUDA != 0) {
+    if (ctx.on_gpu())
+      return cuda::launch_softmax_forward<T>(ctx.cuda_stream(), num_ * pixels_, sa, x, q);
+  }
+  parallel_for(ctx, num_ * pixels_, [&](int64_t i) { kernels::softmax_forward(i, sa, x, q); });
+}
+
+template <class T>
+void DenseCRFLayer<T>::softmax_backward(Context& ctx, const T* q, const T* dq, T* dx) {
+  const kernels::SoftmaxArgs sa = softmax_args();
+  if constexpr (CREMA_WITH_CUDA != 0) {
+    if (ctx.on_gpu())
+      return cuda::launch_softmax_backward<T>(ctx.cuda_stream(), num_ * pixels_, sa, q, dq, dx);
+  }
+  parallel_for(ctx, num_ * pixels_,
+               [&](int64_t i) { kernels::softmax_backward(i, sa, q, dq, dx); });
+}
+
 template <class T>
 void DenseCRFLayer<T>::build_spatial(Context& ctx) {
   const std::vector<double> f = features(ctx, static_cast<const T*>(nullptr), 2);
   if (exact_) {
-    kernels::DenseCrfFeatureArgs a;
-    a.pixels = pixels_;
-    a.dim = 2;
-    spatial_kernel_.resize(static_cast<size_t>(pixels_ * pixels_));
-    T* k = spatial_kernel_.data();
-    const double* fp = f.data();
-    parallel_for(ctx, pixels_ * pixels_, [&](int64_t i) { kernels::dense_crf_gauss(i, a, fp, k); });
+    resize(spatial_kernel_, pixels_ * pixels_);
+    gauss(ctx, 2, f, DeviceOps<T>(ctx).mutable_data(spatial_kernel_));
   } else {
     spatial_lattice_.build(ctx, f.data(), pixels_, 2);
   }
-  spatial_norm_.resize(static_cast<size_t>(pixels_));
-  compute_norm(ctx, false, 0, spatial_norm_.data());
+  resize(spatial_norm_, pixels_);
+  compute_norm(ctx, false, 0, DeviceOps<T>(ctx).mutable_data(spatial_norm_));
   spatial_height_ = height_;
   spatial_width_ = width_;
+  spatial_device_ = ctx.device;
 }
 
 template <class T>
 void DenseCRFLayer<T>::build_bilateral(Context& ctx, const T* image) {
-  bilateral_norm_.resize(static_cast<size_t>(num_ * pixels_));
+  const DeviceOps<T> dev(ctx);
+  resize(bilateral_norm_, num_ * pixels_);
   if (exact_) {
-    bilateral_kernel_.resize(static_cast<size_t>(num_ * pixels_ * pixels_));
+    resize(bilateral_kernel_, num_ * pixels_ * pixels_);
     bilateral_lattices_.clear();
   } else {
     bilateral_lattices_.resize(static_cast<size_t>(num_));
   }
   for (int64_t n = 0; n < num_; ++n) {
     const std::vector<double> f = features(ctx, image + n * 3 * pixels_, 5);
-    if (exact_) {
-      kernels::DenseCrfFeatureArgs a;
-      a.pixels = pixels_;
-      a.dim = 5;
-      T* k = bilateral_kernel_.data() + n * pixels_ * pixels_;
-      const double* fp = f.data();
-      parallel_for(ctx, pixels_ * pixels_,
-                   [&](int64_t i) { kernels::dense_crf_gauss(i, a, fp, k); });
-    } else {
+    if (exact_)
+      gauss(ctx, 5, f, dev.mutable_data(bilateral_kernel_) + n * pixels_ * pixels_);
+    else
       bilateral_lattices_[n].build(ctx, f.data(), pixels_, 5);
-    }
-    compute_norm(ctx, true, n, bilateral_norm_.data() + n * pixels_);
+    compute_norm(ctx, true, n, dev.mutable_data(bilateral_norm_) + n * pixels_);
   }
 }
 
 template <class T>
 void DenseCRFLayer<T>::compute_norm(Context& ctx, bool bilateral, int64_t n, T* norm) {
-  const std::vector<T> ones(static_cast<size_t>(pixels_), T(1));
+  const DeviceOps<T> dev(ctx);
+  if (ones_.count() != pixels_) {
+    ones_.reshape({pixels_});
+    ones_.set_data(T(1));
+  }
+  const T* ones = dev.data(ones_);
   if (exact_) {
     const T* k =
-        bilateral ? bilateral_kernel_.data() + n * pixels_ * pixels_ : spatial_kernel_.data();
-    blas::gemv<T>(false, pixels_, pixels_, T(1), k, ones.data(), T(0), norm);
+        bilateral ? dev.data(bilateral_kernel_) + n * pixels_ * pixels_ : dev.data(spatial_kernel_);
+    dev.gemv(false, pixels_, pixels_, T(1), k, ones, T(0), norm);
   } else {
     DenseCrfLattice<T>& lattice = bilateral ? bilateral_lattices_[n] : spatial_lattice_;
-    lattice.filter(ctx, ones.data(), norm, 1, false);
+    lattice.filter(ctx, ones, norm, 1, false);
   }
-  // CRF-as-RNN's 1e-20 guard; a lattice sum is at least the pixel's own weight, far above it.
-  for (int64_t p = 0; p < pixels_; ++p) norm[p] = T(1) / (norm[p] + T(1e-20));
+  inverse(ctx, norm);
 }
 
 template <class T>
 void DenseCRFLayer<T>::filter(Context& ctx, bool bilateral, int64_t n, const T* in, T* out,
                               bool transpose) {
-  const T* norm = bilateral ? bilateral_norm_.data() + n * pixels_ : spatial_norm_.data();
+  const DeviceOps<T> dev(ctx);
+  const T* norm = bilateral ? dev.data(bilateral_norm_) + n * pixels_ : dev.data(spatial_norm_);
   if (!exact_) {
     DenseCrfLattice<T>& lattice = bilateral ? bilateral_lattices_[n] : spatial_lattice_;
     if (transpose)
@@ -177,20 +244,17 @@ void DenseCRFLayer<T>::filter(Context& ctx, bool bilateral, int64_t n, const T* 
     return;
   }
   const T* k =
-      bilateral ? bilateral_kernel_.data() + n * pixels_ * pixels_ : spatial_kernel_.data();
-  kernels::DenseCrfFeatureArgs a;
-  a.pixels = pixels_;
-  const int64_t count = labels_ * pixels_;
+      bilateral ? dev.data(bilateral_kernel_) + n * pixels_ * pixels_ : dev.data(spatial_kernel_);
   if (transpose) {
     // out = (n ⊙ in) K: the rows of in are per-label images.
-    scaled_.resize(static_cast<size_t>(count));
-    T* s = scaled_.data();
-    parallel_for(ctx, count, [&](int64_t i) { kernels::dense_crf_scale(i, a, norm, in, s); });
-    blas::gemm<T>(false, false, labels_, pixels_, pixels_, T(1), s, k, T(0), out);
+    resize(scaled_, labels_ * pixels_);
+    T* s = dev.mutable_data(scaled_);
+    scale(ctx, norm, in, s);
+    dev.gemm(false, false, labels_, pixels_, pixels_, T(1), s, k, T(0), out);
   } else {
     // out = n ⊙ (in K^T).
-    blas::gemm<T>(false, true, labels_, pixels_, pixels_, T(1), in, k, T(0), out);
-    parallel_for(ctx, count, [&](int64_t i) { kernels::dense_crf_scale(i, a, norm, out, out); });
+    dev.gemm(false, true, labels_, pixels_, pixels_, T(1), in, k, T(0), out);
+    scale(ctx, norm, out, out);
   }
 }
 
@@ -200,108 +264,129 @@ int64_t DenseCRFLayer<T>::bilateral_vertices(int n) const {
 }
 
 template <class T>
-void DenseCRFLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
+void DenseCRFLayer<T>::run_forward(Context& ctx, const TensorVec<T>& bottom,
                                    const TensorVec<T>& top) {
+  // The lattices are hash tables of data-dependent size: built on the host from the image.
   build_bilateral(ctx, bottom[1]->cpu_data());
+  const DeviceOps<T> dev(ctx);
   const int64_t lp = labels_ * pixels_, total = num_ * lp;
-  q_.resize(static_cast<size_t>(iterations_ * total));
-  s_.resize(q_.size());
-  b_.resize(q_.size());
-  m_.resize(q_.size());
-  logits_.resize(static_cast<size_t>(total));
-  const T* u = bottom[0]->cpu_data();
-  const T* w_s = this->blobs_[0]->cpu_data();
-  const T* w_b = this->blobs_[1]->cpu_data();
-  const T* mu = this->blobs_[2]->cpu_data();
-  kernels::SoftmaxArgs sa;
-  sa.outer = num_;
-  sa.channels = labels_;
-  sa.inner = pixels_;
-  const T* prev = bottom.size() == 3 ? bottom[2]->cpu_data() : u;
+  for (Tensor<T>* t : {&q_, &s_, &b_, &m_}) resize(*t, iterations_ * total);
+  resize(logits_, total);
+  const T* u = dev.data(*bottom[0]);
+  const T* w_s = dev.data(*this->blobs_[0]);
+  const T* w_b = dev.data(*this->blobs_[1]);
+  const T* mu = dev.data(*this->blobs_[2]);
+  T* q_all = dev.mutable_data(q_);
+  T* s_all = dev.mutable_data(s_);
+  T* b_all = dev.mutable_data(b_);
+  T* m_all = dev.mutable_data(m_);
+  const T* prev = bottom.size() == 3 ? dev.data(*bottom[2]) : u;
   for (int t = 0; t < iterations_; ++t) {
-    T* q = q_.data() + t * total;
-    parallel_for(ctx, num_ * pixels_, [&](int64_t i) { kernels::softmax_forward(i, sa, prev, q); });
-    T* out = t + 1 == iterations_ ? top[0]->mutable_cpu_data() : logits_.data();
+    T* q = q_all + t * total;
+    softmax_forward(ctx, prev, q);
+    T* out = t + 1 == iterations_ ? dev.mutable_data(*top[0]) : dev.mutable_data(logits_);
     for (int64_t n = 0; n < num_; ++n) {
       const int64_t off = t * total + n * lp;
-      T* s = s_.data() + off;
-      T* b = b_.data() + off;
-      T* m = m_.data() + off;
+      T* s = s_all + off;
+      T* b = b_all + off;
+      T* m = m_all + off;
       filter(ctx, false, n, q + n * lp, s, false);
       filter(ctx, true, n, q + n * lp, b, false);
-      blas::gemm<T>(false, false, labels_, pixels_, labels_, T(1), w_s, s, T(0), m);
-      blas::gemm<T>(false, false, labels_, pixels_, labels_, T(1), w_b, b, T(1), m);
-      std::copy(u + n * lp, u + (n + 1) * lp, out + n * lp);
-      blas::gemm<T>(false, false, labels_, pixels_, labels_, T(-1), mu, m, T(1), out + n * lp);
+      dev.gemm(false, false, labels_, pixels_, labels_, T(1), w_s, s, T(0), m);
+      dev.gemm(false, false, labels_, pixels_, labels_, T(1), w_b, b, T(1), m);
+      dev.copy(lp, u + n * lp, out + n * lp);
+      dev.gemm(false, false, labels_, pixels_, labels_, T(-1), mu, m, T(1), out + n * lp);
     }
     prev = out;
   }
 }
 
 template <class T>
+void DenseCRFLayer<T>::run_backward(Context& ctx, const TensorVec<T>& top,
+                                    const std::vector<bool>& propagate_down,
+                                    const TensorVec<T>& bottom) {
+  const DeviceOps<T> dev(ctx);
+  const int64_t lp = labels_ * pixels_, total = num_ * lp;
+  const T* w_s = dev.data(*this->blobs_[0]);
+  const T* w_b = dev.data(*this->blobs_[1]);
+  const T* mu = dev.data(*this->blobs_[2]);
+  T* dw_s = dev.mutable_diff(*this->blobs_[0]);
+  T* dw_b = dev.mutable_diff(*this->blobs_[1]);
+  T* dmu = dev.mutable_diff(*this->blobs_[2]);
+  const bool pw_s = this->param_propagate_down(0), pw_b = this->param_propagate_down(1),
+             pmu = this->param_propagate_down(2);
+  for (Tensor<T>* t : {&grad_, &grad_u_, &dq_}) resize(*t, total);
+  for (Tensor<T>* t : {&dm_, &ds_, &db_, &dq2_}) resize(*t, lp);
+  // grad holds d logits_t, starting from the top diff; grad_u sums its contributions to U.
+  T* grad = dev.mutable_data(grad_);
+  T* grad_u = dev.mutable_data(grad_u_);
+  T* dm = dev.mutable_data(dm_);
+  T* ds = dev.mutable_data(ds_);
+  T* db = dev.mutable_data(db_);
+  T* dq_all = dev.mutable_data(dq_);
+  T* dq2 = dev.mutable_data(dq2_);
+  const T* q_all = dev.data(q_);
+  const T* s_all = dev.data(s_);
+  const T* b_all = dev.data(b_);
+  const T* m_all = dev.data(m_);
+  dev.copy(total, dev.diff(*top[0]), grad);
+  dev.zero(total, grad_u);
+  for (int t = iterations_ - 1; t >= 0; --t) {
+    dev.axpy(total, T(1), grad, grad_u);
+    for (int64_t n = 0; n < num_; ++n) {
+      const int64_t off = t * total + n * lp;
+      const T* g = grad + n * lp;  // d logits_t; dP = -g with P = mu M
+      if (pmu) dev.gemm(false, true, labels_, labels_, pixels_, T(-1), g, m_all + off, T(1), dmu);
+      dev.gemm(true, false, labels_, pixels_, labels_, T(-1), mu, g, T(0), dm);
+      if (pw_s) dev.gemm(false, true, labels_, labels_, pixels_, T(1), dm, s_all + off, T(1), dw_s);
+      if (pw_b) dev.gemm(false, true, labels_, labels_, pixels_, T(1), dm, b_all + off, T(1), dw_b);
+      dev.gemm(true, false, labels_, pixels_, labels_, T(1), w_s, dm, T(0), ds);
+      dev.gemm(true, false, labels_, pixels_, labels_, T(1), w_b, dm, T(0), db);
+      T* dq = dq_all + n * lp;
+      filter(ctx, false, n, ds, dq, true);
+      filter(ctx, true, n, db, dq2, true);
+      dev.axpy(lp, T(1), dq2, dq);
+    }
+    softmax_backward(ctx, q_all + t * total, dq_all, grad);
+  }
+  // grad now holds the gradient of the first softmax's input: Q0 when given, else U.
+  const bool has_q0 = bottom.size() == 3;
+  if (propagate_down[0]) {
+    if (!has_q0) dev.axpy(total, T(1), grad, grad_u);
+    dev.copy(total, grad_u, dev.mutable_diff(*bottom[0]));
+  }
+  // The lattice is a constant of the image.
+  if (propagate_down[1]) dev.zero(bottom[1]->count(), dev.mutable_diff(*bottom[1]));
+  if (has_q0 && propagate_down[2]) dev.copy(total, grad, dev.mutable_diff(*bottom[2]));
+}
+
+template <class T>
+void DenseCRFLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
+                                   const TensorVec<T>& top) {
+  run_forward(ctx, bottom, top);
+}
+
+template <class T>
 void DenseCRFLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                                     const std::vector<bool>& propagate_down,
                                     const TensorVec<T>& bottom) {
-  const int64_t lp = labels_ * pixels_, total = num_ * lp;
-  const T* w_s = this->blobs_[0]->cpu_data();
-  const T* w_b = this->blobs_[1]->cpu_data();
-  const T* mu = this->blobs_[2]->cpu_data();
-  T* dw_s = this->blobs_[0]->mutable_cpu_diff();
-  T* dw_b = this->blobs_[1]->mutable_cpu_diff();
-  T* dmu = this->blobs_[2]->mutable_cpu_diff();
-  const bool pw_s = this->param_propagate_down(0), pw_b = this->param_propagate_down(1),
-             pmu = this->param_propagate_down(2);
-  // grad_ holds d logits_t, starting from the top diff; grad_u_ sums its contributions to U.
-  grad_.assign(top[0]->cpu_diff(), top[0]->cpu_diff() + total);
-  grad_u_.assign(static_cast<size_t>(total), T(0));
-  dm_.resize(static_cast<size_t>(lp));
-  ds_.resize(static_cast<size_t>(lp));
-  db_.resize(static_cast<size_t>(lp));
-  dq_.resize(static_cast<size_t>(total));
-  dq2_.resize(static_cast<size_t>(lp));
-  kernels::SoftmaxArgs sa;
-  sa.outer = num_;
-  sa.channels = labels_;
-  sa.inner = pixels_;
-  for (int t = iterations_ - 1; t >= 0; --t) {
-    blas::axpy<T>(total, T(1), grad_.data(), grad_u_.data());
-    for (int64_t n = 0; n < num_; ++n) {
-      const int64_t off = t * total + n * lp;
-      const T* g = grad_.data() + n * lp;  // d logits_t; dP = -g with P = mu M
-      if (pmu)
-        blas::gemm<T>(false, true, labels_, labels_, pixels_, T(-1), g, m_.data() + off, T(1), dmu);
-      blas::gemm<T>(true, false, labels_, pixels_, labels_, T(-1), mu, g, T(0), dm_.data());
-      if (pw_s)
-        blas::gemm<T>(false, true, labels_, labels_, pixels_, T(1), dm_.data(), s_.data() + off,
-                      T(1), dw_s);
-      if (pw_b)
-        blas::gemm<T>(false, true, labels_, labels_, pixels_, T(1), dm_.data(), b_.data() + off,
-                      T(1), dw_b);
-      blas::gemm<T>(true, false, labels_, pixels_, labels_, T(1), w_s, dm_.data(), T(0),
-                    ds_.data());
-      blas::gemm<T>(true, false, labels_, pixels_, labels_, T(1), w_b, dm_.data(), T(0),
-                    db_.data());
-      T* dq = dq_.data() + n * lp;
-      filter(ctx, false, n, ds_.data(), dq, true);
-      filter(ctx, true, n, db_.data(), dq2_.data(), true);
-      blas::axpy<T>(lp, T(1), dq2_.data(), dq);
-    }
-    const T* q = q_.data() + t * total;
-    T* gp = grad_.data();
-    const T* dq = dq_.data();
-    parallel_for(ctx, num_ * pixels_,
-                 [&](int64_t i) { kernels::softmax_backward(i, sa, q, dq, gp); });
-  }
-  // grad_ now holds the gradient of the first softmax's input: Q0 when given, else U.
-  const bool has_q0 = bottom.size() == 3;
-  if (propagate_down[0]) {
-    if (!has_q0) blas::axpy<T>(total, T(1), grad_.data(), grad_u_.data());
-    std::copy(grad_u_.begin(), grad_u_.end(), bottom[0]->mutable_cpu_diff());
-  }
-  if (propagate_down[1]) bottom[1]->set_diff(T(0));  // the lattice is a constant of the image
-  if (has_q0 && propagate_down[2])
-    std::copy(grad_.begin(), grad_.end(), bottom[2]->mutable_cpu_diff());
+  run_backward(ctx, top, propagate_down, bottom);
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void DenseCRFLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                   const TensorVec<T>& top) {
+  run_forward(ctx, bottom, top);
+}
+
+template <class T>
+void DenseCRFLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                    const std::vector<bool>& propagate_down,
+                                    const TensorVec<T>& bottom) {
+  run_backward(ctx, top, propagate_down, bottom);
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(DenseCRFLayer);
 

@@ -7,7 +7,9 @@
 
 #include "core/layer.h"
 #include "cuda_kernels/dense_crf.h"
+#include "cuda_kernels/softmax.h"
 #include "ops/dense_crf_lattice.h"
+#include "ops/gpu_scratch.h"
 
 namespace crema {
 
@@ -42,6 +44,7 @@ class DenseCRFLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
   /// Bilateral lattice vertices of image n after the last forward (0 with exact_filter).
   int64_t bilateral_vertices(int n) const;
@@ -50,8 +53,26 @@ class DenseCRFLayer : public Layer<T> {
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
+  // One pass for both devices (DeviceOps picks pointers and BLAS; the bodies run through
+  // parallel_for or their launchers). The lattices are built on the host either way.
+  void run_forward(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top);
+  void run_backward(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom);
+  kernels::SoftmaxArgs softmax_args() const;
+  /// Runs a body over n work items on ctx's device: exact kernel (dense_crf_gauss), normaliser
+  /// (dense_crf_inverse), per-pixel scale (dense_crf_scale), softmax and its backward.
+  void gauss(Context& ctx, int dim, const std::vector<double>& f, T* kernel);
+  void inverse(Context& ctx, T* norm);
+  void scale(Context& ctx, const T* norm, const T* in, T* out);
+  void softmax_forward(Context& ctx, const T* x, T* q);
+  void softmax_backward(Context& ctx, const T* q, const T* dq, T* dx);
   /// out (L x P) = n ⊙ K in for image n's spatial (bilateral = false) or bilateral kernel;
   /// transpose gives K^T (n ⊙ in).
   void filter(Context& ctx, bool bilateral, int64_t n, const T* in, T* out, bool transpose);
@@ -67,17 +88,20 @@ class DenseCRFLayer : public Layer<T> {
   int64_t num_ = 0, labels_ = 0, height_ = 0, width_ = 0, pixels_ = 0;
   int64_t spatial_height_ = -1, spatial_width_ = -1;  // shape the spatial kernel was built for
 
+  int spatial_device_ = -2;  // device the spatial kernel was built on
   DenseCrfLattice<T> spatial_lattice_;
   std::vector<DenseCrfLattice<T>> bilateral_lattices_;
-  std::vector<T> spatial_kernel_, bilateral_kernel_;  // exact_filter: P x P (per image)
-  std::vector<T> spatial_norm_, bilateral_norm_;      // P, N x P
-  std::vector<T> scaled_;                             // exact_filter: L x P scratch
+  Tensor<T> spatial_kernel_, bilateral_kernel_;  // exact_filter: P x P (per image)
+  Tensor<T> spatial_norm_, bilateral_norm_;      // P, N x P
+  Tensor<T> ones_;                               // P ones (the normalisers' input)
+  Tensor<T> scaled_;                             // exact_filter: L x P scratch
+  cuda::DeviceScratch<double> features_d_;       // exact_filter on a GPU: the features
 
   // Per iteration t, image-major (t, N, L, P): softmax Q, normalised filter outputs S and B,
   // and M = W_s S + W_b B, kept for backward.
-  std::vector<T> q_, s_, b_, m_;
-  std::vector<T> logits_;  // intermediate iterations' logits (N, L, P)
-  std::vector<T> grad_, grad_u_, dm_, ds_, db_, dq_, dq2_;  // backward scratch
+  Tensor<T> q_, s_, b_, m_;
+  Tensor<T> logits_;                                   // intermediate iterations' logits (N, L, P)
+  Tensor<T> grad_, grad_u_, dm_, ds_, db_, dq_, dq2_;  // backward scratch
 };
 
 }  // namespace crema

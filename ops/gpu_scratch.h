@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <type_traits>
 
@@ -23,6 +24,15 @@ class DeviceScratch {
     const size_t bytes = static_cast<size_t>(n) * sizeof(U);
     if (!mem_ || mem_->size() != bytes) mem_ = std::make_unique<SyncedMemory>(bytes);
     return static_cast<U*>(mem_->mutable_gpu_data(ctx.device, ctx.cuda_stream()));
+  }
+  /// A device copy of n host values (copied on ctx's stream before this returns); nullptr when
+  /// n is 0.
+  const U* upload(const Context& ctx, const U* host, int64_t n) {
+    if (n == 0) return nullptr;
+    const size_t bytes = static_cast<size_t>(n) * sizeof(U);
+    if (!mem_ || mem_->size() != bytes) mem_ = std::make_unique<SyncedMemory>(bytes);
+    std::memcpy(mem_->mutable_cpu_data(), host, bytes);
+    return static_cast<const U*>(mem_->gpu_data(ctx.device, ctx.cuda_stream()));
   }
   /// The values the last resize() returned (the backward reads what the forward wrote).
   const U* data(const Context& ctx) const {

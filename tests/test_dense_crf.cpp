@@ -16,6 +16,7 @@
 #include "ops/dense_crf_lattice.h"
 #include "ops/dense_crf_layer.h"
 #include "tests/cuda_test_util.h"
+#include "tests/gpu_compare.h"
 #include "tests/reference/dense_crf_ref.h"
 #include "tests/test_util.h"
 
@@ -575,6 +576,29 @@ TEST(GpuDenseCRF, LaunchersMatchCpu) {
                                       d_scaled.get());
   near(d_scaled.to_host(), scaled, "scale ");
 #endif
+}
+
+// The layer on the GPU against the CPU: lattice and exact filters, with and without the initial
+// logits, two batch sizes (the bilateral lattices are rebuilt per forward). The lattices are built
+// on the host from the same features, so only the arithmetic differs: FMAs in the lattice bodies
+// and cuBLAS's summation order in the L x L products (1e-4 float, 1e-10 double).
+TEST(GpuDenseCRF, LayerMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  struct Case {
+    bool exact, q0;
+  };
+  for (const Case c : {Case{false, false}, Case{false, true}, Case{true, false}}) {
+    SCOPED_TRACE(std::string(c.exact ? "exact" : "lattice") + (c.q0 ? ", Q0" : ""));
+    const std::string text = crf_text(3, 4, 0.5, 3, c.exact);
+    std::vector<std::vector<int64_t>> shapes = {{2, 3, 7, 6}, {2, 3, 7, 6}};
+    std::vector<bool> down = {true, false};
+    if (c.q0) {
+      shapes.push_back({2, 3, 7, 6});
+      down.push_back(true);
+    }
+    test::expect_gpu_matches_cpu<float>(text, shapes, {.tol = 1e-4, .propagate_down = down});
+    test::expect_gpu_matches_cpu<double>(text, shapes, {.tol = 1e-10, .propagate_down = down});
+  }
 }
 
 }  // namespace

@@ -26,7 +26,6 @@ const std::map<std::string, std::string>& cpu_only_layers() {
       {"BN", kNotYet},
       {"ContrastiveLoss", kNotYet},
       {"Crop", kNotYet},
-      {"DenseCRF", kLaunchersOnly},
       {"Embed", kNotYet},
       {"EuclideanLoss", kNotYet},
       {"GatedMessagePassing", kLaunchersOnly},
