@@ -110,6 +110,48 @@ void ActivationDesc::set(cudnnActivationMode_t mode, double coef) {
         "cudnnSetActivationDescriptor");
 }
 
+namespace {
+// Pieces of elementwise cuDNN calls: flat (1, 1, 1, piece) tensors with int dimensions.
+constexpr int64_t kMaxActivationPiece = int64_t{1} << 30;
+}  // namespace
+
+template <class T>
+void activation_forward(const Context& ctx, cudnnActivationMode_t mode, int64_t n, const T* x,
+                        T* y) {
+  ActivationDesc act;
+  act.set(mode, 0.0);
+  TensorDesc desc;
+  for (int64_t off = 0; off < n; off += kMaxActivationPiece) {
+    desc.set_4d<T>(1, 1, 1, std::min(kMaxActivationPiece, n - off));
+    check(cudnnActivationForward(handle(ctx), act.get(), &kOne<T>, desc.get(), x + off, &kZero<T>,
+                                 desc.get(), y + off),
+          "cudnnActivationForward");
+  }
+}
+
+template <class T>
+void activation_backward(const Context& ctx, cudnnActivationMode_t mode, int64_t n, const T* y,
+                         const T* dy, const T* x, T* dx) {
+  ActivationDesc act;
+  act.set(mode, 0.0);
+  TensorDesc desc;
+  for (int64_t off = 0; off < n; off += kMaxActivationPiece) {
+    desc.set_4d<T>(1, 1, 1, std::min(kMaxActivationPiece, n - off));
+    check(cudnnActivationBackward(handle(ctx), act.get(), &kOne<T>, desc.get(), y + off, desc.get(),
+                                  dy + off, desc.get(), x + off, &kZero<T>, desc.get(), dx + off),
+          "cudnnActivationBackward");
+  }
+}
+
+template void activation_forward<float>(const Context&, cudnnActivationMode_t, int64_t,
+                                        const float*, float*);
+template void activation_forward<double>(const Context&, cudnnActivationMode_t, int64_t,
+                                         const double*, double*);
+template void activation_backward<float>(const Context&, cudnnActivationMode_t, int64_t,
+                                         const float*, const float*, const float*, float*);
+template void activation_backward<double>(const Context&, cudnnActivationMode_t, int64_t,
+                                          const double*, const double*, const double*, double*);
+
 size_t workspace_limit_bytes() {
   constexpr size_t kMiB = size_t{1} << 20;
   const char* env = std::getenv("CREMA_CUDNN_WORKSPACE_MB");
@@ -365,8 +407,8 @@ void accumulate_bias_grad(const Context& ctx, const TensorDesc& dy_desc, const T
 
 template void add_bias<float>(const Context&, const TensorDesc&, const float*, const TensorDesc&,
                               float*);
-template void add_bias<double>(const Context&, const TensorDesc&, const double*,
-                               const TensorDesc&, double*);
+template void add_bias<double>(const Context&, const TensorDesc&, const double*, const TensorDesc&,
+                               double*);
 template void accumulate_bias_grad<float>(const Context&, const TensorDesc&, const float*,
                                           const TensorDesc&, float*);
 template void accumulate_bias_grad<double>(const Context&, const TensorDesc&, const double*,

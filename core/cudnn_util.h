@@ -216,6 +216,17 @@ template <class T>
 void accumulate_bias_grad(const Context& ctx, const TensorDesc& dy_desc, const T* dy,
                           const TensorDesc& bias_desc, T* dbias);
 
+/// y = act(x) over n values with cuDNN's activation `mode` (sigmoid, ReLU, tanh), in pieces
+/// whose sizes fit cuDNN's int dimensions. x and y may be the same buffer.
+template <class T>
+void activation_forward(const Context& ctx, cudnnActivationMode_t mode, int64_t n, const T* x,
+                        T* y);
+/// dx = act'(x) dy from the output y and input x (the output again where the layer ran in place:
+/// sigmoid, tanh and ReLU derivatives follow from y alone). dx may be dy.
+template <class T>
+void activation_backward(const Context& ctx, cudnnActivationMode_t mode, int64_t n, const T* y,
+                         const T* dy, const T* x, T* dx);
+
 /// Row-major C = alpha * op(A) * op(B) + beta * C on the context's cuBLAS handle, as
 /// blas::gemm (A is M x K after op, B is K x N).
 template <class T>

@@ -5,7 +5,6 @@
 #include <cstdint>
 
 #include "core/hd.h"
-#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -26,13 +25,3 @@ CREMA_HD inline void sigmoid_backward(int64_t i, const T* y, const T* dy, T* dx)
 }
 
 }  // namespace crema::kernels
-
-namespace crema::cuda {
-
-/// Launchers of the bodies above (cuda_kernels/sigmoid.cu; CUDA builds only).
-template <class T>
-void launch_sigmoid_forward(Stream s, int64_t n, const T* x, T* y);
-template <class T>
-void launch_sigmoid_backward(Stream s, int64_t n, const T* y, const T* dy, T* dx);
-
-}  // namespace crema::cuda

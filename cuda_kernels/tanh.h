@@ -5,7 +5,6 @@
 #include <cstdint>
 
 #include "core/hd.h"
-#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -24,13 +23,3 @@ CREMA_HD inline void tanh_backward(int64_t i, const T* y, const T* dy, T* dx) {
 }
 
 }  // namespace crema::kernels
-
-namespace crema::cuda {
-
-/// Launchers of the bodies above (cuda_kernels/tanh.cu; CUDA builds only).
-template <class T>
-void launch_tanh_forward(Stream s, int64_t n, const T* x, T* y);
-template <class T>
-void launch_tanh_backward(Stream s, int64_t n, const T* y, const T* dy, T* dx);
-
-}  // namespace crema::cuda

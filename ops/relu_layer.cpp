@@ -3,6 +3,10 @@
 #include "core/parallel.h"
 #include "cuda_kernels/relu.h"
 
+#if CREMA_WITH_CUDA
+#include "core/cudnn_util.h"
+#endif
+
 namespace crema {
 
 template <class T>
@@ -46,6 +50,10 @@ void ReLULayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
 #if CREMA_WITH_CUDA
 template <class T>
 void ReLULayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  // cuDNN's ReLU has no leak: a negative slope runs the CPU path's body.
+  if (negative_slope_ == T(0))
+    return cudnn::activation_forward<T>(ctx, CUDNN_ACTIVATION_RELU, bottom[0]->count(),
+                                        bottom[0]->gpu_data(ctx), top[0]->mutable_gpu_data(ctx));
   cuda::launch_relu_forward<T>(ctx.cuda_stream(), bottom[0]->count(),
                                kernels::ReluArgs<T>{negative_slope_}, bottom[0]->gpu_data(ctx),
                                top[0]->mutable_gpu_data(ctx));
@@ -57,6 +65,10 @@ void ReLULayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
                                 const TensorVec<T>& bottom) {
   if (!propagate_down[0]) return;
   // As backward_cpu: the bottom data is the input, or the output when in-place.
+  if (negative_slope_ == T(0))
+    return cudnn::activation_backward<T>(
+        ctx, CUDNN_ACTIVATION_RELU, bottom[0]->count(), top[0]->gpu_data(ctx),
+        top[0]->gpu_diff(ctx), bottom[0]->gpu_data(ctx), bottom[0]->mutable_gpu_diff(ctx));
   cuda::launch_relu_backward<T>(ctx.cuda_stream(), bottom[0]->count(),
                                 kernels::ReluArgs<T>{negative_slope_}, bottom[0]->gpu_data(ctx),
                                 top[0]->gpu_diff(ctx), bottom[0]->mutable_gpu_diff(ctx));

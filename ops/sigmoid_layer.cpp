@@ -1,5 +1,6 @@
 #include "ops/sigmoid_layer.h"
 
+#include "core/cudnn_util.h"
 #include "core/parallel.h"
 #include "cuda_kernels/sigmoid.h"
 
@@ -31,11 +32,12 @@ void SigmoidLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
 }
 
 #if CREMA_WITH_CUDA
+// cuDNN's activation; the CPU path's body runs only on the CPU (tests compare the two).
 template <class T>
 void SigmoidLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
                                   const TensorVec<T>& top) {
-  cuda::launch_sigmoid_forward<T>(ctx.cuda_stream(), bottom[0]->count(), bottom[0]->gpu_data(ctx),
-                                  top[0]->mutable_gpu_data(ctx));
+  cudnn::activation_forward<T>(ctx, CUDNN_ACTIVATION_SIGMOID, bottom[0]->count(),
+                               bottom[0]->gpu_data(ctx), top[0]->mutable_gpu_data(ctx));
 }
 
 template <class T>
@@ -43,8 +45,10 @@ void SigmoidLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
                                    const std::vector<bool>& propagate_down,
                                    const TensorVec<T>& bottom) {
   if (!propagate_down[0]) return;
-  cuda::launch_sigmoid_backward<T>(ctx.cuda_stream(), bottom[0]->count(), top[0]->gpu_data(ctx),
-                                   top[0]->gpu_diff(ctx), bottom[0]->mutable_gpu_diff(ctx));
+  // The bottom data is the input, or the output when in-place: the derivative needs only y.
+  cudnn::activation_backward<T>(ctx, CUDNN_ACTIVATION_SIGMOID, bottom[0]->count(),
+                                top[0]->gpu_data(ctx), top[0]->gpu_diff(ctx),
+                                bottom[0]->gpu_data(ctx), bottom[0]->mutable_gpu_diff(ctx));
 }
 #endif
 

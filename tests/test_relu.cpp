@@ -6,6 +6,7 @@
 
 #include "cuda_kernels/relu.h"
 #include "tests/cuda_test_util.h"
+#include "tests/gpu_compare.h"
 #include "tests/reference/relu_ref.h"
 #include "tests/test_util.h"
 
@@ -138,25 +139,17 @@ TEST(GpuReLU, LaunchersMatchCpu) {
 #endif
 }
 
-// The layer's GPU path (Context::gpu) against its CPU path, forward and backward.
+// The layer's GPU path against its CPU path, forward and backward, separate top and in-place:
+// cuDNN's ReLU (slope 0) and the leaky body (slope 0.2), bitwise (selects and one product).
 TEST(GpuReLU, LayerMatchesCpu) {
   CREMA_REQUIRE_GPU();
-  Context cpu = Context::cpu(1);
-  Context gpu = Context::gpu(0, 1);
-  Tensor<float> x({2, 3, 8, 8}), y, gx({2, 3, 8, 8}), gy;
+  Tensor<float> x({2, 3, 8, 8});
   test::fill_away_from_zero(x, 0.01, 2.0, 31);
-  gx.copy_from(x);
-  auto lc = test::make_layer<float>(relu_text(0.2), cpu, {&x}, {&y});
-  auto lg = test::make_layer<float>(relu_text(0.2), gpu, {&gx}, {&gy});
-  lc->forward(cpu, {&x}, {&y});
-  lg->forward(gpu, {&gx}, {&gy});
-  for (int64_t i = 0; i < y.count(); ++i) ASSERT_EQ(gy.cpu_data()[i], y.cpu_data()[i]) << i;
-  test::fill_uniform(y, -1, 1, 32);
-  std::copy(y.cpu_data(), y.cpu_data() + y.count(), y.mutable_cpu_diff());
-  std::copy(y.cpu_data(), y.cpu_data() + y.count(), gy.mutable_cpu_diff());
-  lc->backward(cpu, {&y}, {true}, {&x});
-  lg->backward(gpu, {&gy}, {true}, {&gx});
-  for (int64_t i = 0; i < x.count(); ++i) ASSERT_EQ(gx.cpu_diff()[i], x.cpu_diff()[i]) << i;
+  for (double slope : {0.0, 0.2}) {
+    SCOPED_TRACE("negative_slope " + std::to_string(slope));
+    for (bool in_place : {false, true})
+      test::expect_gpu_matches_cpu(relu_text(slope), x, in_place, 0);
+  }
 }
 
 }  // namespace

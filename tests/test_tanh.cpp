@@ -94,7 +94,7 @@ TEST(TanH, Errors) {
 }
 
 // The layer's GPU path against its CPU path, forward and backward, separate top and in-place;
-// tolerance: device tanh (tests/gpu_compare.h).
+// tolerance: cuDNN's activation against the CPU body, a few ulp apart (tests/gpu_compare.h).
 TEST(GpuTanH, LayerMatchesCpu) {
   CREMA_REQUIRE_GPU();
   Tensor<float> x({2, 3, 8, 8});
