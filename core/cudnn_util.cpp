@@ -44,6 +44,12 @@ void TensorDesc::set_strided(cudnnDataType_t type, int64_t n, int64_t c, int64_t
         "cudnnSetTensor4dDescriptorEx");
 }
 
+void TensorDesc::set_batch_norm_of(const TensorDesc& x) {
+  if (desc_ == nullptr) check(cudnnCreateTensorDescriptor(&desc_), "cudnnCreateTensorDescriptor");
+  check(cudnnDeriveBNTensorDescriptor(desc_, x.get(), CUDNN_BATCHNORM_SPATIAL),
+        "cudnnDeriveBNTensorDescriptor");
+}
+
 FilterDesc::~FilterDesc() {
   if (desc_ != nullptr) cudnnDestroyFilterDescriptor(desc_);
 }

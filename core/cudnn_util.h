@@ -65,6 +65,8 @@ class TensorDesc {
   /// NCHW with explicit strides (elements).
   void set_strided(cudnnDataType_t type, int64_t n, int64_t c, int64_t h, int64_t w,
                    int64_t n_stride, int64_t c_stride, int64_t h_stride, int64_t w_stride);
+  /// The per-channel (1 x C x 1 x 1) descriptor of spatial batch normalization over x.
+  void set_batch_norm_of(const TensorDesc& x);
   cudnnTensorDescriptor_t get() const { return desc_; }
 
  private:

@@ -6,8 +6,8 @@
 
 #include "core/comm.h"
 #include "core/parallel.h"
-#include "ops/gpu_copy.h"
 #include "cuda_kernels/scale.h"
+#include "ops/gpu_copy.h"
 
 namespace crema {
 
@@ -63,6 +63,9 @@ void BatchNormLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom, const 
   const int64_t num = x.shape(0);
   args_ = {num, channels_, num * channels_ > 0 ? x.count() / (num * channels_) : 0};
   for (Tensor<T>* t : {&mean_, &var_, &inv_std_, &sum_dy_, &sum_dy_xnorm_}) t->reshape({channels_});
+#if CREMA_WITH_CUDA
+  save_mean_.reshape({channels_});
+#endif
   if (!use_global_stats_) x_norm_.reshape_like(x);
 }
 
@@ -106,8 +109,9 @@ double BatchNormLayer<T>::sync_stats(Context& ctx, const T* x) {
   CREMA_CHECK_AS(ShapeError, m > 0, "sync: every rank's batch is empty");
   std::vector<double> mu(c_n), sq(c_n);
   for (int64_t c = 0; c < c_n; ++c) mu[c] = sum[c] / m;
-  parallel_for(ctx, c_n,
-               [&](int64_t c) { kernels::batch_norm_partial_sq_dev(c, a, x, mu.data(), sq.data()); });
+  parallel_for(ctx, c_n, [&](int64_t c) {
+    kernels::batch_norm_partial_sq_dev(c, a, x, mu.data(), sq.data());
+  });
   ctx.comm->allreduce_sum(sq.data(), c_n, str_cat("SyncBN '", this->name(), "' variances"));
   T* mean = mean_.mutable_cpu_data();
   T* var = var_.mutable_cpu_data();
@@ -194,40 +198,92 @@ void BatchNormLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
 
 #if CREMA_WITH_CUDA
 template <class T>
+bool BatchNormLayer<T>::cudnn_batch_stats(const Context& ctx) const {
+  return !synced(ctx) && args_.num * args_.spatial > 1;
+}
+
+template <class T>
 void BatchNormLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
                                     const TensorVec<T>& top) {
   if (bottom[0]->count() == 0 && !synced(ctx)) return;
   const cuda::Stream s = ctx.cuda_stream();
   const kernels::BatchNormArgs a = args_;
   const int64_t c_n = channels_;
+  cudnn_trained_ = false;
+  const bool cudnn_stats = !use_global_stats_ && cudnn_batch_stats(ctx);
+  if (use_global_stats_ || cudnn_stats) {
+    x_desc_.set_4d<T>(a.num, a.channels, a.spatial, 1);
+    bn_desc_.set_batch_norm_of(x_desc_);
+    if (bn_scale_.count() != c_n) {
+      bn_scale_.reshape({c_n});
+      bn_scale_.set_data(T(1));
+      bn_bias_.reshape({c_n});
+      bn_bias_.set_data(T(0));
+    }
+  }
+  const T* x = bottom[0]->gpu_data(ctx);
   if (use_global_stats_) {
     const T stored = this->blobs_[2]->cpu_data()[0];
     const T f = stored == T(0) ? T(0) : T(1) / stored;
-    cuda::launch_batch_norm_global_stats<T>(s, c_n, f, this->blobs_[0]->gpu_data(ctx),
-                                            this->blobs_[1]->gpu_data(ctx),
-                                            mean_.mutable_gpu_data(ctx), var_.mutable_gpu_data(ctx));
-  } else {
-    double m = static_cast<double>(a.num * a.spatial);
-    // SyncBN takes its partial sums on the host (the input comes back once) for the MPI reduction.
-    if (synced(ctx)) {
-      m = sync_stats(ctx, bottom[0]->cpu_data());
-    } else {
-      cuda::launch_batch_norm_stats<T>(s, c_n, a, bottom[0]->gpu_data(ctx),
-                                       mean_.mutable_gpu_data(ctx), var_.mutable_gpu_data(ctx));
-    }
-    const T correction = update_factor(m);
-    cuda::launch_batch_norm_moving_update<T>(s, c_n, mean_.gpu_data(ctx), var_.gpu_data(ctx),
-                                             moving_average_fraction_, correction,
-                                             this->blobs_[0]->mutable_gpu_data(ctx),
-                                             this->blobs_[1]->mutable_gpu_data(ctx));
+    cuda::launch_batch_norm_global_stats<T>(
+        s, c_n, f, this->blobs_[0]->gpu_data(ctx), this->blobs_[1]->gpu_data(ctx),
+        mean_.mutable_gpu_data(ctx), var_.mutable_gpu_data(ctx));
+    cuda::launch_batch_norm_inv_std<T>(s, c_n, var_.gpu_data(ctx), eps_,
+                                       inv_std_.mutable_gpu_data(ctx));
+    cudnn::check(cudnnBatchNormalizationForwardInference(
+                     cudnn::handle(ctx), CUDNN_BATCHNORM_SPATIAL, &cudnn::kOne<T>, &cudnn::kZero<T>,
+                     x_desc_.get(), x, x_desc_.get(), top[0]->mutable_gpu_data(ctx), bn_desc_.get(),
+                     bn_scale_.gpu_data(ctx), bn_bias_.gpu_data(ctx), mean_.gpu_data(ctx),
+                     var_.gpu_data(ctx), static_cast<double>(eps_)),
+                 "cudnnBatchNormalizationForwardInference");
+    return;
   }
+  if (cudnn_stats) {
+    // cuDNN's backward reads the input, which an in-place forward overwrites: keep a copy (the
+    // forward reads the copy too, so x and y never alias).
+    x_saved_.reshape_like(*bottom[0]);
+    T* saved = x_saved_.mutable_gpu_data(ctx);
+    cuda::copy<T>(ctx, bottom[0]->count(), x, saved);
+    // Average factor 1: mean_ and var_ receive the batch mean and unbiased variance (cuDNN adds
+    // 0 x their old values, so clear them: a NaN there would stay); inv_std_ receives
+    // 1 / sqrt(biased variance + eps), the normalisation Caffe applies.
+    cuda::zero_bytes(ctx, mean_.mutable_gpu_data(ctx), c_n * sizeof(T));
+    cuda::zero_bytes(ctx, var_.mutable_gpu_data(ctx), c_n * sizeof(T));
+    cudnn::check(
+        cudnnBatchNormalizationForwardTraining(
+            cudnn::handle(ctx), CUDNN_BATCHNORM_SPATIAL, &cudnn::kOne<T>, &cudnn::kZero<T>,
+            x_desc_.get(), saved, x_desc_.get(), top[0]->mutable_gpu_data(ctx), bn_desc_.get(),
+            bn_scale_.gpu_data(ctx), bn_bias_.gpu_data(ctx), 1.0, mean_.mutable_gpu_data(ctx),
+            var_.mutable_gpu_data(ctx), static_cast<double>(eps_), save_mean_.mutable_gpu_data(ctx),
+            inv_std_.mutable_gpu_data(ctx)),
+        "cudnnBatchNormalizationForwardTraining");
+    update_factor(static_cast<double>(a.num * a.spatial));
+    // The variance is already unbiased: correction 1.
+    cuda::launch_batch_norm_moving_update<T>(
+        s, c_n, mean_.gpu_data(ctx), var_.gpu_data(ctx), moving_average_fraction_, T(1),
+        this->blobs_[0]->mutable_gpu_data(ctx), this->blobs_[1]->mutable_gpu_data(ctx));
+    cudnn_trained_ = true;
+    return;
+  }
+  // SyncBN, or one element per channel: the CPU path's bodies.
+  double m = static_cast<double>(a.num * a.spatial);
+  // SyncBN takes its partial sums on the host (the input comes back once) for the MPI reduction.
+  if (synced(ctx)) {
+    m = sync_stats(ctx, bottom[0]->cpu_data());
+  } else {
+    cuda::launch_batch_norm_stats<T>(s, c_n, a, x, mean_.mutable_gpu_data(ctx),
+                                     var_.mutable_gpu_data(ctx));
+  }
+  const T correction = update_factor(m);
+  cuda::launch_batch_norm_moving_update<T>(
+      s, c_n, mean_.gpu_data(ctx), var_.gpu_data(ctx), moving_average_fraction_, correction,
+      this->blobs_[0]->mutable_gpu_data(ctx), this->blobs_[1]->mutable_gpu_data(ctx));
   cuda::launch_batch_norm_inv_std<T>(s, c_n, var_.gpu_data(ctx), eps_,
                                      inv_std_.mutable_gpu_data(ctx));
   cuda::launch_batch_norm_forward<T>(s, a.num * a.channels, a, bottom[0]->gpu_data(ctx),
                                      mean_.gpu_data(ctx), inv_std_.gpu_data(ctx),
                                      top[0]->mutable_gpu_data(ctx));
-  if (!use_global_stats_)
-    cuda::copy<T>(ctx, top[0]->count(), top[0]->gpu_data(ctx), x_norm_.mutable_gpu_data(ctx));
+  cuda::copy<T>(ctx, top[0]->count(), top[0]->gpu_data(ctx), x_norm_.mutable_gpu_data(ctx));
 }
 
 template <class T>
@@ -240,17 +296,36 @@ void BatchNormLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
   const T* dy = top[0]->gpu_diff(ctx);
   if (use_global_stats_) {
     cuda::launch_scale_forward<T>(s, a.num * a.channels, {a.num, a.channels, a.spatial}, dy,
-                                  inv_std_.gpu_data(ctx), nullptr, bottom[0]->mutable_gpu_diff(ctx));
+                                  inv_std_.gpu_data(ctx), nullptr,
+                                  bottom[0]->mutable_gpu_diff(ctx));
+    return;
+  }
+  if (cudnn_trained_) {
+    T* dx = bottom[0]->mutable_gpu_diff(ctx);
+    if (dx == dy) {  // in place: cuDNN does not promise that dx may alias dy
+      dy_copy_.reshape_like(*top[0]);
+      T* copy = dy_copy_.mutable_gpu_data(ctx);
+      cuda::copy<T>(ctx, top[0]->count(), dy, copy);
+      dy = copy;
+    }
+    dscale_.reshape({channels_});
+    dbias_.reshape({channels_});
+    cudnn::check(cudnnBatchNormalizationBackward(
+                     cudnn::handle(ctx), CUDNN_BATCHNORM_SPATIAL, &cudnn::kOne<T>, &cudnn::kZero<T>,
+                     &cudnn::kOne<T>, &cudnn::kZero<T>, x_desc_.get(), x_saved_.gpu_data(ctx),
+                     x_desc_.get(), dy, x_desc_.get(), dx, bn_desc_.get(), bn_scale_.gpu_data(ctx),
+                     dscale_.mutable_gpu_data(ctx), dbias_.mutable_gpu_data(ctx),
+                     static_cast<double>(eps_), save_mean_.gpu_data(ctx), inv_std_.gpu_data(ctx)),
+                 "cudnnBatchNormalizationBackward");
     return;
   }
   cuda::launch_batch_norm_backward_sums<T>(s, channels_, a, dy, x_norm_.gpu_data(ctx),
                                            sum_dy_.mutable_gpu_data(ctx),
                                            sum_dy_xnorm_.mutable_gpu_data(ctx));
   if (synced(ctx)) sync_backward_sums(ctx);
-  cuda::launch_batch_norm_backward<T>(s, a.num * a.channels, a, top[0]->gpu_diff(ctx),
-                                      x_norm_.gpu_data(ctx), sum_dy_.gpu_data(ctx),
-                                      sum_dy_xnorm_.gpu_data(ctx), inv_std_.gpu_data(ctx),
-                                      bottom[0]->mutable_gpu_diff(ctx));
+  cuda::launch_batch_norm_backward<T>(
+      s, a.num * a.channels, a, top[0]->gpu_diff(ctx), x_norm_.gpu_data(ctx), sum_dy_.gpu_data(ctx),
+      sum_dy_xnorm_.gpu_data(ctx), inv_std_.gpu_data(ctx), bottom[0]->mutable_gpu_diff(ctx));
 }
 #endif
 

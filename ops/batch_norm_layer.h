@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/comm.h"
+#include "core/cudnn_util.h"
 #include "core/layer.h"
 #include "cuda_kernels/batch_norm.h"
 
@@ -62,6 +63,17 @@ class BatchNormLayer : public Layer<T> {
   Tensor<T> mean_, var_, inv_std_;   // (C) statistics of the last forward
   Tensor<T> sum_dy_, sum_dy_xnorm_;  // (C) backward sums
   Tensor<T> x_norm_;                 // normalized input of the last batch-statistics forward
+#if CREMA_WITH_CUDA
+  /// Whether cuDNN computes this forward's batch statistics: not SyncBN (its sums go over MPI on
+  /// the host) and more than one element per channel (cuDNN's unbiased variance divides by m - 1).
+  bool cudnn_batch_stats(const Context& ctx) const;
+  cudnn::TensorDesc x_desc_, bn_desc_;
+  bool cudnn_trained_ = false;    // the last forward ran cuDNN's training pass
+  Tensor<T> bn_scale_, bn_bias_;  // (C) ones and zeros: Caffe's BatchNorm has no affine part
+  Tensor<T> save_mean_;           // (C) cuDNN's saved batch mean
+  Tensor<T> dscale_, dbias_;      // (C) cuDNN's affine gradients, unused
+  Tensor<T> x_saved_, dy_copy_;   // the forward's input; dy when backward runs in place
+#endif
 };
 
 }  // namespace crema
