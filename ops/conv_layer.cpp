@@ -1,7 +1,6 @@
 #include "ops/conv_layer.h"
 
 #include <algorithm>
-#include <memory>
 
 #include "core/blas.h"
 #include "core/parallel.h"
@@ -10,51 +9,10 @@
 namespace crema {
 
 template <class T>
-void ConvolutionLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom,
-                                      const TensorVec<T>& top) {
-  const ConvolutionParameter& cp = this->layer_param().convolution_param();
-  const ConvChannels cc = read_conv_channels(cp, bottom[0]->shape(), "Convolution");
-  const ConvGeometry geom = read_conv_geometry(cp);
-  kernel_h_ = geom.kernel_h;
-  kernel_w_ = geom.kernel_w;
-  stride_h_ = geom.stride_h;
-  stride_w_ = geom.stride_w;
-  pad_h_ = geom.pad_h;
-  pad_w_ = geom.pad_w;
-  dilation_h_ = geom.dilation_h;
-  dilation_w_ = geom.dilation_w;
-
-  channels_ = cc.channels;
-  num_output_ = cc.num_output;
-  group_ = cc.group;
-  bias_term_ = cc.bias_term;
-
-  this->blobs_.clear();
-  this->blobs_.push_back(std::make_shared<Tensor<T>>(
-      std::vector<int64_t>{num_output_, channels_ / group_, kernel_h_, kernel_w_}));
-  this->fill_blob(ctx, cp.weight_filler(), 0);
-  if (bias_term_) {
-    this->blobs_.push_back(std::make_shared<Tensor<T>>(std::vector<int64_t>{num_output_}));
-    this->fill_blob(ctx, cp.bias_filler(), 1);
-  }
-}
-
-template <class T>
 void ConvolutionLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom,
                                   const TensorVec<T>& top) {
+  this->check_bottoms(bottom, top);
   const Tensor<T>& b0 = *bottom[0];
-  CREMA_SHAPE_CHECK(b0.num_axes() == 4, "bottom 0 must be 4-d (N, C, H, W), got ",
-                    b0.shape_string());
-  CREMA_SHAPE_CHECK(b0.shape(1) == channels_, "bottom 0 has ", b0.shape(1),
-                    " channels but the weights were set up for ", channels_, " (shape ",
-                    b0.shape_string(), ")");
-  for (size_t i = 0; i < bottom.size(); ++i) {
-    CREMA_SHAPE_CHECK(bottom[i]->shape() == b0.shape(),
-                      "all bottoms must have the same shape: ", "bottom 0 is ", b0.shape_string(),
-                      ", bottom ", i, " is ", bottom[i]->shape_string());
-    CREMA_LAYER_CHECK(top[i] != bottom[i], "cannot run in place (top ", i, " is bottom ", i,
-                      "); give the top its own name");
-  }
   const int64_t height = b0.shape(2), width = b0.shape(3);
   const int64_t ext_h = dilation_h_ * (kernel_h_ - 1) + 1;
   const int64_t ext_w = dilation_w_ * (kernel_w_ - 1) + 1;
@@ -166,58 +124,6 @@ void ConvolutionLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
     }
   }
 }
-
-#if CREMA_WITH_CUDA
-template <class T>
-void ConvolutionLayer<T>::set_descriptors(const Tensor<T>& bottom, const Tensor<T>& top) {
-  bottom_desc_.set_4d<T>(bottom.shape(0), channels_, args_.height, args_.width);
-  top_desc_.set_4d<T>(top.shape(0), num_output_, args_.out_h, args_.out_w);
-  filter_desc_.set<T>(num_output_, channels_ / group_, kernel_h_, kernel_w_);
-  conv_desc_.set<T>(pad_h_, pad_w_, stride_h_, stride_w_, dilation_h_, dilation_w_, group_);
-  if (bias_term_) bias_desc_.set_4d<T>(1, num_output_, 1, 1);
-}
-
-template <class T>
-void ConvolutionLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
-                                      const TensorVec<T>& top) {
-  if (bottom[0]->count() == 0) return;  // cuDNN rejects empty tensors; the tops are empty too
-  set_descriptors(*bottom[0], *top[0]);
-  const T* weight = this->blobs_[0]->gpu_data(ctx);
-  for (size_t b = 0; b < bottom.size(); ++b) {
-    T* y = top[b]->mutable_gpu_data(ctx);
-    cudnn::conv_forward<T>(ctx, algos_, bottom_desc_, bottom[b]->gpu_data(ctx), filter_desc_,
-                           weight, conv_desc_, top_desc_, y, T(0));
-    if (bias_term_)
-      cudnn::add_bias<T>(ctx, bias_desc_, this->blobs_[1]->gpu_data(ctx), top_desc_, y);
-  }
-}
-
-template <class T>
-void ConvolutionLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
-                                       const std::vector<bool>& propagate_down,
-                                       const TensorVec<T>& bottom) {
-  if (bottom[0]->count() == 0) return;
-  set_descriptors(*bottom[0], *top[0]);
-  const bool weight_down = this->param_propagate_down(0);
-  const bool bias_down = bias_term_ && this->param_propagate_down(1);
-  for (size_t b = 0; b < bottom.size(); ++b) {
-    const T* dy = top[b]->gpu_diff(ctx);
-    // Parameter diffs accumulate over bottoms and calls (beta = 1); the bottom diff is
-    // written (beta = 0).
-    if (bias_down)
-      cudnn::accumulate_bias_grad<T>(ctx, top_desc_, dy, bias_desc_,
-                                     this->blobs_[1]->mutable_gpu_diff(ctx));
-    if (weight_down)
-      cudnn::conv_backward_filter<T>(ctx, algos_, bottom_desc_, bottom[b]->gpu_data(ctx), top_desc_,
-                                     dy, conv_desc_, filter_desc_,
-                                     this->blobs_[0]->mutable_gpu_diff(ctx), T(1));
-    if (propagate_down[b])
-      cudnn::conv_backward_data<T>(ctx, algos_, filter_desc_, this->blobs_[0]->gpu_data(ctx),
-                                   top_desc_, dy, conv_desc_, bottom_desc_,
-                                   bottom[b]->mutable_gpu_diff(ctx), T(0));
-  }
-}
-#endif
 
 CREMA_INSTANTIATE_CLASS(ConvolutionLayer);
 
