@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -25,4 +26,38 @@ CREMA_HD inline int64_t decode_label(T v, int64_t num_classes, bool has_ignore_l
   return static_cast<T>(k) == v ? k : kLabelInvalid;
 }
 
+/// One block's share of a per-position loss: its sum, how many of its positions have a class
+/// label, and its first position whose label is invalid (-1 when none).
+struct LabelBlock {
+  double sum;
+  int64_t valid;
+  int64_t first_invalid;
+};
+
+/// Work item b in [0, ceil(n / block)): positions [b * block, min(n, (b + 1) * block)). Reads the
+/// per-position values value[j] and decoded labels state[j] (see decode_label); writes blocks[b].
+/// GATHER. The host adds the few blocks in order, so the total is the same on every device and
+/// thread count, and only the blocks (not one value per position) leave a GPU.
+template <class T>
+CREMA_HD inline void label_block_sum(int64_t b, int64_t n, int64_t block, const T* value,
+                                     const T* state, LabelBlock* blocks) {
+  const int64_t begin = b * block, end = hd::min(n, begin + block);
+  LabelBlock r{0.0, 0, -1};
+  for (int64_t j = begin; j < end; ++j) {
+    r.sum += static_cast<double>(value[j]);
+    if (state[j] >= T(0)) ++r.valid;
+    if (r.first_invalid < 0 && state[j] == static_cast<T>(kLabelInvalid)) r.first_invalid = j;
+  }
+  blocks[b] = r;
+}
+
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launcher of label_block_sum (cuda_kernels/class_label.cu; CUDA builds only).
+template <class T>
+void launch_label_block_sum(Stream s, int64_t num_blocks, int64_t n, int64_t block, const T* value,
+                            const T* state, kernels::LabelBlock* blocks);
+
+}  // namespace crema::cuda

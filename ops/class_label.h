@@ -29,22 +29,29 @@ int64_t samples_with_one_label(const Tensor<T>& x, const Tensor<T>& label, const
   return n;
 }
 
+/// Throws DataError for the label v found at `position` (neither a class index in
+/// [0, classes) nor the ignore_label); `axis` is the class axis of bottom 0.
+template <class T>
+[[noreturn]] void throw_bad_label(T v, int64_t position, int64_t classes, int axis,
+                                  bool has_ignore_label, int ignore_label) {
+  std::ostringstream value;
+  value << std::setprecision(std::numeric_limits<T>::max_digits10) << v;
+  const bool in_range = v >= T(0) && v < static_cast<T>(classes);
+  const std::string what =
+      in_range ? std::string(" is not an integer") : str_cat(" is outside [0, ", classes, ")");
+  std::string msg = str_cat("label ", value.str(), " at position ", position, what,
+                            "; labels must be integer class indices for the ", classes,
+                            " classes along axis ", axis, " of bottom 0");
+  if (has_ignore_label) msg += str_cat(", or the ignore_label ", ignore_label);
+  throw DataError(msg);
+}
+
 template <class T>
 void check_class_labels(const T* state, const T* label, int64_t n, int64_t classes, int axis,
                         bool has_ignore_label, int ignore_label) {
   for (int64_t i = 0; i < n; ++i) {
-    if (state[i] != static_cast<T>(kernels::kLabelInvalid)) continue;
-    const T v = label[i];
-    std::ostringstream value;
-    value << std::setprecision(std::numeric_limits<T>::max_digits10) << v;
-    const bool in_range = v >= T(0) && v < static_cast<T>(classes);
-    const std::string what =
-        in_range ? std::string(" is not an integer") : str_cat(" is outside [0, ", classes, ")");
-    std::string msg = str_cat("label ", value.str(), " at position ", i, what,
-                              "; labels must be integer class indices for the ", classes,
-                              " classes along axis ", axis, " of bottom 0");
-    if (has_ignore_label) msg += str_cat(", or the ignore_label ", ignore_label);
-    throw DataError(msg);
+    if (state[i] == static_cast<T>(kernels::kLabelInvalid))
+      throw_bad_label(label[i], i, classes, axis, has_ignore_label, ignore_label);
   }
 }
 

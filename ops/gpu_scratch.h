@@ -34,6 +34,8 @@ class DeviceScratch {
     std::memcpy(mem_->mutable_cpu_data(), host, bytes);
     return static_cast<const U*>(mem_->gpu_data(ctx.device, ctx.cuda_stream()));
   }
+  /// The device values copied to the host (waits for ctx's stream); nullptr before any resize.
+  const U* to_host() const { return mem_ ? static_cast<const U*>(mem_->cpu_data()) : nullptr; }
   /// The values the last resize() returned (the backward reads what the forward wrote).
   const U* data(const Context& ctx) const {
     return mem_ ? static_cast<const U*>(mem_->gpu_data(ctx.device, ctx.cuda_stream())) : nullptr;

@@ -4,9 +4,16 @@
 
 #include "core/parallel.h"
 #include "ops/class_label.h"
+#include "ops/device_ops.h"
+#include "ops/loss_normalization.h"
 #include "ops/softmax_layer.h"
 
 namespace crema {
+
+namespace {
+// Positions per block sum: few enough blocks that reading them back costs nothing.
+constexpr int64_t kLossBlock = 4096;
+}  // namespace
 
 template <class T>
 void SoftmaxWithLossLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom,
@@ -18,11 +25,7 @@ void SoftmaxWithLossLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bott
                     ", but SoftmaxWithLoss does not backpropagate through it; set its "
                     "loss_weight to 0 or feed the probabilities to a separate loss layer");
   const LossParameter& lp = p.loss_param();
-  // Caffe: the legacy `normalize` decides only when `normalization` is not given.
-  if (!lp.has_normalization() && lp.has_normalize())
-    normalization_ = lp.normalize() ? LossParameter::VALID : LossParameter::BATCH_SIZE;
-  else
-    normalization_ = lp.normalization();
+  normalization_ = resolve_normalization(lp, LossParameter::VALID);
   loss_args_.has_ignore_label = lp.has_ignore_label();
   loss_args_.ignore_label = lp.ignore_label();
 }
@@ -63,42 +66,39 @@ void SoftmaxWithLossLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bott
   parallel_for(ctx, positions, [&](int64_t i) { kernels::softmax_forward(i, sa, x, prob); });
   parallel_for(ctx, positions,
                [&](int64_t i) { kernels::softmax_loss_forward(i, la, prob, label, loss, state); });
-  finish_forward(bottom, top);
+  blocks_.resize(static_cast<size_t>(num_blocks()));
+  kernels::LabelBlock* blocks = blocks_.data();
+  parallel_for(ctx, num_blocks(), [&](int64_t b) {
+    kernels::label_block_sum(b, positions, kLossBlock, loss, state, blocks);
+  });
+  finish_forward(ctx, blocks, bottom, top);
 }
 
 template <class T>
-void SoftmaxWithLossLayer<T>::finish_forward(const TensorVec<T>& bottom, const TensorVec<T>& top) {
-  const int64_t positions = softmax_.outer * softmax_.inner;
-  const T* loss = item_loss_.cpu_data();
-  const T* state = item_state_.cpu_data();
-  const kernels::SoftmaxLossArgs la = loss_args_;
-  check_class_labels(state, bottom[1]->cpu_data(), positions, la.channels, axis_,
-                     la.has_ignore_label, la.ignore_label);
+int64_t SoftmaxWithLossLayer<T>::num_blocks() const {
+  return (softmax_.outer * softmax_.inner + kLossBlock - 1) / kLossBlock;
+}
+
+template <class T>
+void SoftmaxWithLossLayer<T>::finish_forward(Context& ctx, const kernels::LabelBlock* blocks,
+                                             const TensorVec<T>& bottom, const TensorVec<T>& top) {
   double total = 0;
   int64_t valid = 0;
-  for (int64_t i = 0; i < positions; ++i) {
-    total += loss[i];
-    valid += state[i] >= T(0);
+  for (int64_t b = 0; b < num_blocks(); ++b) {
+    const int64_t bad = blocks[b].first_invalid;
+    if (bad >= 0)
+      throw_bad_label(bottom[1]->cpu_data()[bad], bad, loss_args_.channels, axis_,
+                      loss_args_.has_ignore_label, loss_args_.ignore_label);
+    total += blocks[b].sum;
+    valid += blocks[b].valid;
   }
-  double normalizer = 1;
-  switch (normalization_) {
-    case LossParameter::FULL:
-      normalizer = static_cast<double>(positions);
-      break;
-    case LossParameter::VALID:
-      normalizer = static_cast<double>(valid);
-      break;
-    case LossParameter::BATCH_SIZE:
-      normalizer = static_cast<double>(softmax_.outer);
-      break;
-    case LossParameter::NONE:
-      normalizer = 1;
-      break;
+  const double normalizer = loss_normalizer(normalization_, softmax_.outer, softmax_.inner, valid);
+  normalizer_ = static_cast<T>(normalizer);
+  top[0]->mutable_cpu_data()[0] = static_cast<T>(total / normalizer);
+  if (top.size() > 1) {
+    const DeviceOps<T> dev(ctx);
+    dev.copy(prob_.count(), dev.data(prob_), dev.mutable_data(*top[1]));
   }
-  // As Caffe: never divide by less than 1 (e.g. every label ignored gives loss 0).
-  normalizer_ = static_cast<T>(std::max(1.0, normalizer));
-  top[0]->mutable_cpu_data()[0] = static_cast<T>(total / std::max(1.0, normalizer));
-  if (top.size() > 1) top[1]->copy_from(prob_);
 }
 
 template <class T>
@@ -123,13 +123,16 @@ void SoftmaxWithLossLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bott
                                           const TensorVec<T>& top) {
   const int64_t positions = softmax_.outer * softmax_.inner;
   T* prob = prob_.mutable_gpu_data(ctx);
-  cuda::launch_softmax_forward<T>(ctx.cuda_stream(), positions, softmax_,
-                                  bottom[0]->gpu_data(ctx), prob);
+  cuda::launch_softmax_forward<T>(ctx.cuda_stream(), positions, softmax_, bottom[0]->gpu_data(ctx),
+                                  prob);
+  T* loss = item_loss_.mutable_gpu_data(ctx);
+  T* state = item_state_.mutable_gpu_data(ctx);
   cuda::launch_softmax_loss_forward<T>(ctx.cuda_stream(), positions, loss_args_, prob,
-                                       bottom[1]->gpu_data(ctx), item_loss_.mutable_gpu_data(ctx),
-                                       item_state_.mutable_gpu_data(ctx));
-  // One value per position comes back for the label check and the fixed-order sum.
-  finish_forward(bottom, top);
+                                       bottom[1]->gpu_data(ctx), loss, state);
+  cuda::launch_label_block_sum<T>(ctx.cuda_stream(), num_blocks(), positions, kLossBlock, loss,
+                                  state, blocks_d_.resize(ctx, num_blocks()));
+  // Only the block sums come back, for the label report and the fixed-order sum.
+  finish_forward(ctx, blocks_d_.to_host(), bottom, top);
 }
 
 template <class T>

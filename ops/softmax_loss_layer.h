@@ -1,9 +1,12 @@
 /// SoftmaxWithLossLayer: Caffe's SoftmaxWithLoss, multinomial logistic loss of a softmax.
 #pragma once
 
+#include <vector>
+
 #include "core/layer.h"
 #include "cuda_kernels/softmax.h"
 #include "cuda_kernels/softmax_loss.h"
+#include "ops/gpu_scratch.h"
 
 namespace crema {
 
@@ -39,17 +42,22 @@ class SoftmaxWithLossLayer : public Layer<T> {
 #endif
 
  private:
-  /// The host half of forward, after the per-position bodies ran (on either device): checks the
-  /// labels, sums the losses in a fixed order and writes the tops.
-  void finish_forward(const TensorVec<T>& bottom, const TensorVec<T>& top);
+  /// The host half of forward, after the per-position bodies and the block sums ran (on either
+  /// device): reports the first invalid label, adds the blocks in order, writes the loss and
+  /// copies the probabilities to top 1.
+  void finish_forward(Context& ctx, const kernels::LabelBlock* blocks, const TensorVec<T>& bottom,
+                      const TensorVec<T>& top);
+  int64_t num_blocks() const;
   int axis_ = 1;
   LossParameter::NormalizationMode normalization_ = LossParameter::VALID;
   kernels::SoftmaxArgs softmax_;
   kernels::SoftmaxLossArgs loss_args_;
   Tensor<T> prob_;
-  Tensor<T> item_loss_;   ///< loss per position
-  Tensor<T> item_state_;  ///< decoded label per position (see decode_label)
-  T normalizer_ = 1;      ///< of the last forward, reused by backward
+  Tensor<T> item_loss_;                      ///< loss per position
+  Tensor<T> item_state_;                     ///< decoded label per position (see decode_label)
+  T normalizer_ = 1;                         ///< of the last forward, reused by backward
+  std::vector<kernels::LabelBlock> blocks_;  ///< the CPU path's block sums
+  cuda::DeviceScratch<kernels::LabelBlock> blocks_d_;  ///< the GPU path's
 };
 
 }  // namespace crema

@@ -299,6 +299,15 @@ TEST(GpuSoftmaxWithLoss, LayerMatchesCpu) {
           loss_text(c.axis, m.text + " ignore_label: 255"), {&x, &labels}, {true, false},
           test::kGpuMathTol);
     }
+  {
+    SCOPED_TRACE("with the probabilities as top 1");
+    Tensor<float> x({2, 5, 4, 4}), labels({2, 4, 4});
+    test::fill_uniform(x, -2, 2, 95);
+    fill_labels(labels, 5, 96);
+    test::expect_gpu_matches_cpu_on<float>(
+        loss_text(1, ""), {&x, &labels},
+        {.tol = test::kGpuMathTol, .num_tops = 2, .propagate_down = {true, false}});
+  }
   Context gpu = Context::gpu(0, 1);
   Tensor<float> x({2, 5, 4, 4}), labels({2, 4, 4}), loss;
   test::fill_uniform(x, -1, 1, 93);
