@@ -8,6 +8,7 @@
 
 #include "core/hd.h"
 #include "cuda_kernels/batch_norm.h"
+#include "cuda_kernels/launch.h"
 #include "cuda_kernels/scale.h"
 
 namespace crema::kernels {
@@ -31,3 +32,16 @@ CREMA_HD inline void bn_fold(int64_t c, const T* scale, const T* shift, const T*
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+// CUDA launchers of the bodies above (cuda_kernels/bn.cu); CUDA builds only. n is the number of
+// channels.
+template <class T>
+void launch_bn_running_update(Stream s, int64_t n, const T* mean, const T* var, T momentum,
+                              T* run_mean, T* run_var);
+template <class T>
+void launch_bn_fold(Stream s, int64_t n, const T* scale, const T* shift, const T* mean,
+                    const T* inv_std, T* gain, T* bias);
+
+}  // namespace crema::cuda

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -120,3 +121,18 @@ CREMA_HD inline void lstm_cont_scale(int64_t i, const LstmArgs& a, const T* cont
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/lstm.cu; CUDA builds only). n is N * H.
+template <class T>
+void launch_lstm_forward_step(Stream s, int64_t n, const kernels::LstmArgs& a,
+                              const kernels::LstmForwardStep<T>& step);
+template <class T>
+void launch_lstm_backward_step(Stream s, int64_t n, const kernels::LstmArgs& a,
+                               const kernels::LstmBackwardStep<T>& step);
+template <class T>
+void launch_lstm_cont_scale(Stream s, int64_t n, const kernels::LstmArgs& a, const T* cont,
+                            const T* x, T* y);
+
+}  // namespace crema::cuda

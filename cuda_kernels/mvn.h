@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -75,3 +76,15 @@ CREMA_HD inline void mvn_backward(int64_t r, const MvnArgs<T>& a, const T* y, co
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/mvn.cu; CUDA builds only). n is the number of rows.
+template <class T>
+void launch_mvn_forward(Stream s, int64_t n, const kernels::MvnArgs<T>& a, const T* x, T* mean,
+                        T* sigma, T* y);
+template <class T>
+void launch_mvn_backward(Stream s, int64_t n, const kernels::MvnArgs<T>& a, const T* y,
+                         const T* sigma, const T* dy, T* dx);
+
+}  // namespace crema::cuda

@@ -5,8 +5,10 @@
 #include <memory>
 
 #include "core/blas.h"
+#include "core/gpu_blas.h"
 #include "core/parallel.h"
 #include "cuda_kernels/bn.h"
+#include "ops/gpu_copy.h"
 
 namespace crema {
 
@@ -153,6 +155,80 @@ void BNLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   parallel_for(ctx, n_rows,
                [&](int64_t i) { kernels::scale_forward<T>(i, rows, dy, gain, nullptr, dx); });
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void BNLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  if (bottom[0]->count() == 0) return;
+  const cuda::Stream s = ctx.cuda_stream();
+  const kernels::BatchNormArgs a = args_;
+  const int64_t c_n = channels_;
+  const T* x = bottom[0]->gpu_data(ctx);
+  T* mean = mean_.mutable_gpu_data(ctx);
+  T* var = var_.mutable_gpu_data(ctx);
+  T* inv_std = inv_std_.mutable_gpu_data(ctx);
+  if (use_running()) {
+    cuda::copy<T>(ctx, c_n, this->blobs_[2]->gpu_data(ctx), mean);
+    cuda::copy<T>(ctx, c_n, this->blobs_[3]->gpu_data(ctx), var);
+  } else {
+    cuda::launch_batch_norm_stats<T>(s, c_n, a, x, mean, var);
+    cuda::launch_bn_running_update<T>(s, c_n, mean, var, momentum_,
+                                      this->blobs_[2]->mutable_gpu_data(ctx),
+                                      this->blobs_[3]->mutable_gpu_data(ctx));
+  }
+  cuda::launch_batch_norm_inv_std<T>(s, c_n, var, eps_, inv_std);
+  const kernels::BroadcastArgs rows{a.num, a.channels, a.spatial};
+  const int64_t n_rows = a.num * a.channels;
+  const T* scale = this->blobs_[0]->gpu_data(ctx);
+  const T* shift = this->blobs_[1]->gpu_data(ctx);
+  T* y = top[0]->mutable_gpu_data(ctx);
+  if (frozen_) {
+    T* gain = gain_.mutable_gpu_data(ctx);
+    T* bias = bias_.mutable_gpu_data(ctx);
+    cuda::launch_bn_fold<T>(s, c_n, scale, shift, mean, inv_std, gain, bias);
+    cuda::launch_scale_forward<T>(s, n_rows, rows, x, gain, bias, y);
+    return;
+  }
+  T* xnorm = x_norm_.mutable_gpu_data(ctx);
+  cuda::launch_batch_norm_forward<T>(s, n_rows, a, x, mean, inv_std, xnorm);
+  cuda::launch_scale_forward<T>(s, n_rows, rows, xnorm, scale, shift, y);
+}
+
+template <class T>
+void BNLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                              const std::vector<bool>& propagate_down, const TensorVec<T>& bottom) {
+  if (bottom[0]->count() == 0) return;
+  const cuda::Stream s = ctx.cuda_stream();
+  const kernels::BatchNormArgs a = args_;
+  const int64_t c_n = channels_;
+  const kernels::BroadcastArgs rows{a.num, a.channels, a.spatial};
+  const int64_t n_rows = a.num * a.channels;
+  const T* dy = top[0]->gpu_diff(ctx);
+  T* gain = gain_.mutable_gpu_data(ctx);
+  cuda::launch_bn_fold<T>(s, c_n, this->blobs_[0]->gpu_data(ctx), this->blobs_[1]->gpu_data(ctx),
+                          mean_.gpu_data(ctx), inv_std_.gpu_data(ctx), gain,
+                          bias_.mutable_gpu_data(ctx));
+  if (!frozen_) {
+    // As backward_cpu: the sums come before dx, which may share dy's memory.
+    const T* xnorm = x_norm_.gpu_data(ctx);
+    T* sum_dy = sum_dy_.mutable_gpu_data(ctx);
+    T* sum_dyx = sum_dy_xnorm_.mutable_gpu_data(ctx);
+    cuda::launch_batch_norm_backward_sums<T>(s, c_n, a, dy, xnorm, sum_dy, sum_dyx);
+    if (this->param_propagate_down(0))
+      gpu_axpy<T>(ctx, c_n, T(1), sum_dyx, this->blobs_[0]->mutable_gpu_diff(ctx));
+    if (this->param_propagate_down(1))
+      gpu_axpy<T>(ctx, c_n, T(1), sum_dy, this->blobs_[1]->mutable_gpu_diff(ctx));
+    if (propagate_down[0] && !use_running()) {
+      cuda::launch_batch_norm_backward<T>(s, n_rows, a, dy, xnorm, sum_dy, sum_dyx, gain,
+                                          bottom[0]->mutable_gpu_diff(ctx));
+      return;
+    }
+  }
+  if (!propagate_down[0]) return;
+  cuda::launch_scale_forward<T>(s, n_rows, rows, dy, gain, nullptr,
+                                bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(BNLayer);
 

@@ -5,10 +5,51 @@
 #include <string>
 
 #include "core/blas.h"
+#include "core/gpu_blas.h"
 #include "core/parallel.h"
 #include "cuda_kernels/relu.h"
+#include "ops/gpu_copy.h"
 
 namespace crema {
+
+// Note [GBD message passing on both devices]
+// One orchestration (run_forward / run_backward) serves both paths. The internal convs and the
+// concat run through their own forward/backward, which take their CPU or GPU (cuDNN) paths by
+// ctx's device; the layer's bodies run through parallel_for or their launchers (same bodies and
+// item counts); the input gradients of the convs are added up with blas::axpy or cuBLAS axpy.
+
+namespace {
+
+// Tensor storage, accumulation and copies on ctx's device.
+template <class T>
+struct GmpOps {
+  Context& ctx;
+
+  bool gpu() const { return ctx.on_gpu(); }
+  const T* data(const Tensor<T>& t) const { return gpu() ? t.gpu_data(ctx) : t.cpu_data(); }
+  T* mutable_data(Tensor<T>& t) const {
+    return gpu() ? t.mutable_gpu_data(ctx) : t.mutable_cpu_data();
+  }
+  const T* diff(const Tensor<T>& t) const { return gpu() ? t.gpu_diff(ctx) : t.cpu_diff(); }
+  T* mutable_diff(Tensor<T>& t) const {
+    return gpu() ? t.mutable_gpu_diff(ctx) : t.mutable_cpu_diff();
+  }
+  // y += x.
+  void axpy(int64_t n, const T* x, T* y) const {
+#if CREMA_WITH_CUDA
+    if (gpu()) return gpu_axpy<T>(ctx, n, T(1), x, y);
+#endif
+    blas::axpy<T>(n, T(1), x, y);
+  }
+  void copy(int64_t n, const T* src, T* dst) const {
+#if CREMA_WITH_CUDA
+    if (gpu()) return cuda::copy<T>(ctx, n, src, dst);
+#endif
+    std::copy(src, src + n, dst);
+  }
+};
+
+}  // namespace
 
 template <class T>
 void GatedMessagePassingLayer<T>::check_bottoms(const TensorVec<T>& bottom,
@@ -156,26 +197,47 @@ void GatedMessagePassingLayer<T>::bind_params() {
 }
 
 template <class T>
-void GatedMessagePassingLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
+void GatedMessagePassingLayer<T>::run_forward(Context& ctx, const TensorVec<T>& bottom,
                                               const TensorVec<T>& top) {
   bind_params();
+  const GmpOps<T> dev{ctx};
   const int k = k_;
   const int64_t nh = h1_[0].count(), nx = bottom[0]->count();
   const kernels::ReluArgs<T> relu{T(0)};
+  const kernels::GatedMessagePassingArgs<T> args = args_;
   auto conv = [&](Conv& c, const Tensor<T>& in, Tensor<T>& out) {
     c.forward(ctx, {const_cast<Tensor<T>*>(&in)}, {&out});
   };
   auto update = [&](const Tensor<T>& a, const Tensor<T>& g, const Tensor<T>& m, Tensor<T>& hout) {
-    const T *pa = a.cpu_data(), *pg = g.cpu_data(), *pm = m.cpu_data();
-    T* ph = hout.mutable_cpu_data();
+    const T *pa = dev.data(a), *pg = dev.data(g), *pm = dev.data(m);
+    T* ph = dev.mutable_data(hout);
+#if CREMA_WITH_CUDA
+    if (dev.gpu())
+      return cuda::launch_gated_message_passing_update_forward<T>(ctx.cuda_stream(), nh, pa, pg, pm,
+                                                                  ph);
+#endif
     parallel_for(ctx, nh, [&](int64_t i) {
       kernels::gated_message_passing_update_forward(i, pa, pg, pm, ph);
     });
   };
   auto start = [&](const Tensor<T>& a, Tensor<T>& hout) {
-    const T* pa = a.cpu_data();
-    T* ph = hout.mutable_cpu_data();
+    const T* pa = dev.data(a);
+    T* ph = dev.mutable_data(hout);
+#if CREMA_WITH_CUDA
+    if (dev.gpu()) return cuda::launch_relu_forward<T>(ctx.cuda_stream(), nh, relu, pa, ph);
+#endif
     parallel_for(ctx, nh, [&](int64_t i) { kernels::relu_forward(i, relu, pa, ph); });
+  };
+  auto mix = [&](const Tensor<T>& h0, const Tensor<T>& f, Tensor<T>& out) {
+    const T *x = dev.data(h0), *pf = dev.data(f);
+    T* y = dev.mutable_data(out);
+#if CREMA_WITH_CUDA
+    if (dev.gpu())
+      return cuda::launch_gated_message_passing_mix_forward<T>(ctx.cuda_stream(), nx, args, x, pf,
+                                                               y);
+#endif
+    parallel_for(ctx, nx,
+                 [&](int64_t j) { kernels::gated_message_passing_mix_forward(j, args, x, pf, y); });
   };
   // Direction S: small -> large context.
   conv(*sself_[0], *bottom[0], sa_[0]);
@@ -199,60 +261,76 @@ void GatedMessagePassingLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& 
   for (int i = 0; i < k; ++i) {
     concat_->forward(ctx, {&h1_[i], &h2_[i]}, {&cat_[i]});
     conv(*fuse_[i], cat_[i], f_[i]);
-    const T *x = bottom[i]->cpu_data(), *f = f_[i].cpu_data();
-    T* y = top[i]->mutable_cpu_data();
-    parallel_for(ctx, nx,
-                 [&](int64_t j) { kernels::gated_message_passing_mix_forward(j, args_, x, f, y); });
+    mix(*bottom[i], f_[i], *top[i]);
   }
 }
 
 template <class T>
 void GatedMessagePassingLayer<T>::conv_backward_add(Context& ctx, Conv& conv, const Tensor<T>& in,
                                                     Tensor<T>& out, Tensor<T>& proxy, T* acc) {
+  const GmpOps<T> dev{ctx};
   proxy.share_data(in);
   conv.backward(ctx, {&out}, {true}, {&proxy});
-  blas::axpy<T>(proxy.count(), T(1), proxy.cpu_diff(), acc);
+  dev.axpy(proxy.count(), dev.diff(proxy), acc);
 }
 
 template <class T>
-void GatedMessagePassingLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
+void GatedMessagePassingLayer<T>::run_backward(Context& ctx, const TensorVec<T>& top,
                                                const std::vector<bool>& propagate_down,
                                                const TensorVec<T>& bottom) {
   bind_params();
+  const GmpOps<T> dev{ctx};
   const int k = k_;
   const int64_t nh = h1_[0].count(), nx = bottom[0]->count();
   const kernels::ReluArgs<T> relu{T(0)};
+  const kernels::GatedMessagePassingArgs<T> args = args_;
+  auto mix = [&](const Tensor<T>& out, Tensor<T>& f, Tensor<T>& acc) {
+    const T *pf = dev.data(f), *dy = dev.diff(out);
+    T *dx = dev.mutable_data(acc), *df = dev.mutable_diff(f);
+#if CREMA_WITH_CUDA
+    if (dev.gpu())
+      return cuda::launch_gated_message_passing_mix_backward<T>(ctx.cuda_stream(), nx, args, pf, dy,
+                                                                dx, df);
+#endif
+    parallel_for(ctx, nx, [&](int64_t j) {
+      kernels::gated_message_passing_mix_backward(j, args, pf, dy, dx, df);
+    });
+  };
   // Fusion and residual mix: dx_i = dy_i, then the fusion conv and concat give d h1_i, d h2_i (=).
   for (int i = 0; i < k; ++i) {
-    const T *f = f_[i].cpu_data(), *dy = top[i]->cpu_diff();
-    T *dx = dx_[i].mutable_cpu_data(), *df = f_[i].mutable_cpu_diff();
-    parallel_for(ctx, nx, [&](int64_t j) {
-      kernels::gated_message_passing_mix_backward(j, args_, f, dy, dx, df);
-    });
+    mix(*top[i], f_[i], dx_[i]);
     fuse_[i]->backward(ctx, {&f_[i]}, {true}, {&cat_[i]});
     concat_->backward(ctx, {&cat_[i]}, {true, true}, {&h1_[i], &h2_[i]});
   }
   // Gated update backward: pre-activation diffs land in the diffs of sa/sg/sm (or ba/bg/bm).
   auto update = [&](Tensor<T>& a, Tensor<T>& g, Tensor<T>& m, const Tensor<T>& hout) {
-    const T *pa = a.cpu_data(), *pg = g.cpu_data(), *pm = m.cpu_data(), *dh = hout.cpu_diff();
-    T *da = a.mutable_cpu_diff(), *dg = g.mutable_cpu_diff(), *dm = m.mutable_cpu_diff();
+    const T *pa = dev.data(a), *pg = dev.data(g), *pm = dev.data(m), *dh = dev.diff(hout);
+    T *da = dev.mutable_diff(a), *dg = dev.mutable_diff(g), *dm = dev.mutable_diff(m);
+#if CREMA_WITH_CUDA
+    if (dev.gpu())
+      return cuda::launch_gated_message_passing_update_backward<T>(ctx.cuda_stream(), nh, pa, pg,
+                                                                   pm, dh, da, dg, dm);
+#endif
     parallel_for(ctx, nh, [&](int64_t i) {
       kernels::gated_message_passing_update_backward(i, pa, pg, pm, dh, da, dg, dm);
     });
   };
   auto start = [&](Tensor<T>& a, const Tensor<T>& hout) {
-    const T *pa = a.cpu_data(), *dh = hout.cpu_diff();
-    T* da = a.mutable_cpu_diff();
+    const T *pa = dev.data(a), *dh = dev.diff(hout);
+    T* da = dev.mutable_diff(a);
+#if CREMA_WITH_CUDA
+    if (dev.gpu()) return cuda::launch_relu_backward<T>(ctx.cuda_stream(), nh, relu, pa, dh, da);
+#endif
     parallel_for(ctx, nh, [&](int64_t i) { kernels::relu_backward(i, relu, pa, dh, da); });
   };
-  auto dx = [&](int i) { return dx_[i].mutable_cpu_data(); };
+  auto dx = [&](int i) { return dev.mutable_data(dx_[i]); };
   // Direction S in reverse: h1_i's gradient is complete once hop i -> i + 1 has been undone.
   for (int i = k - 1; i > 0; --i) {
     update(sa_[i], sg_[i - 1], sm_[i - 1], h1_[i]);
     conv_backward_add(ctx, *sself_[i], *bottom[i], sa_[i], x_proxy_, dx(i));
     conv_backward_add(ctx, *sgate_[i - 1], *bottom[i - 1], sg_[i - 1], x_proxy_, dx(i - 1));
     conv_backward_add(ctx, *smsg_[i - 1], h1_[i - 1], sm_[i - 1], h_proxy_,
-                      h1_[i - 1].mutable_cpu_diff());
+                      dev.mutable_diff(h1_[i - 1]));
   }
   start(sa_[0], h1_[0]);
   conv_backward_add(ctx, *sself_[0], *bottom[0], sa_[0], x_proxy_, dx(0));
@@ -262,14 +340,41 @@ void GatedMessagePassingLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>&
     conv_backward_add(ctx, *bself_[i], *bottom[i], ba_[i], x_proxy_, dx(i));
     conv_backward_add(ctx, *bgate_[i + 1], *bottom[i + 1], bg_[i + 1], x_proxy_, dx(i + 1));
     conv_backward_add(ctx, *bmsg_[i + 1], h2_[i + 1], bm_[i + 1], h_proxy_,
-                      h2_[i + 1].mutable_cpu_diff());
+                      dev.mutable_diff(h2_[i + 1]));
   }
   start(ba_[k - 1], h2_[k - 1]);
   conv_backward_add(ctx, *bself_[k - 1], *bottom[k - 1], ba_[k - 1], x_proxy_, dx(k - 1));
   for (int i = 0; i < k; ++i)
-    if (propagate_down[i])
-      std::copy(dx_[i].cpu_data(), dx_[i].cpu_data() + nx, bottom[i]->mutable_cpu_diff());
+    if (propagate_down[i]) dev.copy(nx, dev.data(dx_[i]), dev.mutable_diff(*bottom[i]));
 }
+
+template <class T>
+void GatedMessagePassingLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
+                                              const TensorVec<T>& top) {
+  run_forward(ctx, bottom, top);
+}
+
+template <class T>
+void GatedMessagePassingLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
+                                               const std::vector<bool>& propagate_down,
+                                               const TensorVec<T>& bottom) {
+  run_backward(ctx, top, propagate_down, bottom);
+}
+
+#if CREMA_WITH_CUDA
+template <class T>
+void GatedMessagePassingLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                              const TensorVec<T>& top) {
+  run_forward(ctx, bottom, top);
+}
+
+template <class T>
+void GatedMessagePassingLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                               const std::vector<bool>& propagate_down,
+                                               const TensorVec<T>& bottom) {
+  run_backward(ctx, top, propagate_down, bottom);
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(GatedMessagePassingLayer);
 

@@ -45,6 +45,7 @@ class GatedMessagePassingLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
   /// Index of the weight blob (bias follows) of each conv, by 0-based region; message and gate
   /// convs by their sender (S: 0..K-2, B: 1..K-1).
@@ -60,13 +61,25 @@ class GatedMessagePassingLayer : public Layer<T> {
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  // The internal convs through cuDNN, the launchers of the same bodies, cuBLAS axpy.
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
   using Conv = ConvolutionLayer<T>;
   void check_bottoms(const TensorVec<T>& bottom, const TensorVec<T>& top) const;
   /// Points every internal conv at this layer's current blobs (a net may swap them to share).
   void bind_params();
-  /// Runs conv->backward for input `in` (data only) and adds its input gradient into `acc`.
+  /// The passes on ctx's device, shared by both paths (see Note [GBD message passing on both
+  /// devices] in the .cpp).
+  void run_forward(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top);
+  void run_backward(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom);
+  /// Runs conv->backward for input `in` (data only) and adds its input gradient into `acc`, on
+  /// ctx's device.
   void conv_backward_add(Context& ctx, Conv& conv, const Tensor<T>& in, Tensor<T>& out,
                          Tensor<T>& proxy, T* acc);
 

@@ -5,8 +5,10 @@
 #include <memory>
 
 #include "core/blas.h"
+#include "core/cudnn_util.h"
 #include "core/parallel.h"
 #include "cuda_kernels/lstm.h"
+#include "ops/gpu_copy.h"
 
 namespace crema {
 
@@ -22,9 +24,79 @@ namespace crema {
 // Unlike Caffe, the number of time steps may change between forward calls, and gradients arriving
 // at the h_T / c_T tops flow back (Caffe's unrolled net drops them).
 
+// Note [LSTM on both devices]
+// One orchestration (run_forward / run_backward) serves both paths: the time loop stays on the
+// host and launches per step. LstmOps<T> picks, by ctx's device, the tensors' host or device
+// copies, OpenBLAS or cuBLAS for the GEMMs, parallel_for or the launchers for the step bodies
+// (the same bodies, Args and item counts), and host or device copies.
+
 namespace {
 
 constexpr char kStateMagic[] = "crema-lstm-state-v1";
+
+// The orchestration's operations on ctx's device; see Note [LSTM on both devices].
+template <class T>
+struct LstmOps {
+  Context& ctx;
+
+  bool gpu() const { return ctx.on_gpu(); }
+  const T* data(const Tensor<T>& t) const { return gpu() ? t.gpu_data(ctx) : t.cpu_data(); }
+  T* mutable_data(Tensor<T>& t) const {
+    return gpu() ? t.mutable_gpu_data(ctx) : t.mutable_cpu_data();
+  }
+  const T* diff(const Tensor<T>& t) const { return gpu() ? t.gpu_diff(ctx) : t.cpu_diff(); }
+  T* mutable_diff(Tensor<T>& t) const {
+    return gpu() ? t.mutable_gpu_diff(ctx) : t.mutable_cpu_diff();
+  }
+
+  void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+            const T* b, T beta, T* c) const {
+#if CREMA_WITH_CUDA
+    if (gpu()) return cudnn::gemm<T>(ctx, trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+#endif
+    blas::gemm<T>(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+  }
+  void gemv(bool trans_a, int64_t m, int64_t n, T alpha, const T* a, const T* x, T beta,
+            T* y) const {
+#if CREMA_WITH_CUDA
+    if (gpu()) return cudnn::gemv<T>(ctx, trans_a, m, n, alpha, a, x, beta, y);
+#endif
+    blas::gemv<T>(trans_a, m, n, alpha, a, x, beta, y);
+  }
+  void copy(int64_t n, const T* src, T* dst) const {
+#if CREMA_WITH_CUDA
+    if (gpu()) return cuda::copy<T>(ctx, n, src, dst);
+#endif
+    std::copy(src, src + n, dst);
+  }
+  void zero(int64_t n, T* dst) const {
+#if CREMA_WITH_CUDA
+    if (gpu()) return cuda::zero_bytes(ctx, dst, static_cast<size_t>(n) * sizeof(T));
+#endif
+    std::fill(dst, dst + n, T(0));
+  }
+
+  void cont_scale(int64_t n, const kernels::LstmArgs& a, const T* cont, const T* x, T* y) const {
+#if CREMA_WITH_CUDA
+    if (gpu()) return cuda::launch_lstm_cont_scale<T>(ctx.cuda_stream(), n, a, cont, x, y);
+#endif
+    parallel_for(ctx, n, [&](int64_t i) { kernels::lstm_cont_scale(i, a, cont, x, y); });
+  }
+  void forward_step(int64_t n, const kernels::LstmArgs& a,
+                    const kernels::LstmForwardStep<T>& step) const {
+#if CREMA_WITH_CUDA
+    if (gpu()) return cuda::launch_lstm_forward_step<T>(ctx.cuda_stream(), n, a, step);
+#endif
+    parallel_for(ctx, n, [&](int64_t i) { kernels::lstm_forward_step(i, a, step); });
+  }
+  void backward_step(int64_t n, const kernels::LstmArgs& a,
+                     const kernels::LstmBackwardStep<T>& step) const {
+#if CREMA_WITH_CUDA
+    if (gpu()) return cuda::launch_lstm_backward_step<T>(ctx.cuda_stream(), n, a, step);
+#endif
+    parallel_for(ctx, n, [&](int64_t i) { kernels::lstm_backward_step(i, a, step); });
+  }
+};
 
 }  // namespace
 
@@ -131,42 +203,44 @@ void LstmLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom, const Tenso
 }
 
 template <class T>
-void LstmLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+void LstmLayer<T>::run_forward(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  const LstmOps<T> dev{ctx};
   const int64_t g4 = 4 * h_, tn = t_ * n_, nh = n_ * h_;
-  const T* cont = bottom[1]->cpu_data();
-  T* gates = gates_.mutable_cpu_data();
+  const T* cont = dev.data(*bottom[1]);
+  T* gates = dev.mutable_data(gates_);
   // Input projection of all steps at once: gates (TN x 4H) = x W_xc^T + 1 b_c.
-  blas::gemm<T>(false, true, tn, g4, i_, T(1), bottom[0]->cpu_data(), this->blobs_[0]->cpu_data(),
-                T(0), gates);
-  blas::gemm<T>(false, false, tn, g4, 1, T(1), bias_multiplier_.cpu_data(),
-                this->blobs_[1]->cpu_data(), T(1), gates);
+  dev.gemm(false, true, tn, g4, i_, T(1), dev.data(*bottom[0]), dev.data(*this->blobs_[0]), T(0),
+           gates);
+  dev.gemm(false, false, tn, g4, 1, T(1), dev.data(bias_multiplier_), dev.data(*this->blobs_[1]),
+           T(1), gates);
   const T* gates_static = nullptr;
   if (static_input_) {
-    blas::gemm<T>(false, true, n_, g4, i_static_, T(1), bottom[2]->cpu_data(),
-                  this->blobs_[2]->cpu_data(), T(0), gates_static_.mutable_cpu_data());
-    gates_static = gates_static_.cpu_data();
+    T* gs = dev.mutable_data(gates_static_);
+    dev.gemm(false, true, n_, g4, i_static_, T(1), dev.data(*bottom[2]), dev.data(*this->blobs_[2]),
+             T(0), gs);
+    gates_static = gs;
   }
   const T *h_init, *c_init;
   if (expose_hidden()) {
-    h_init = bottom[h0_index()]->cpu_data();
-    c_init = bottom[h0_index() + 1]->cpu_data();
+    h_init = dev.data(*bottom[h0_index()]);
+    c_init = dev.data(*bottom[h0_index() + 1]);
   } else {
     // state_c_ is overwritten below; backward needs the c_0 this pass used.
-    c_init_.copy_from(state_c_);
-    h_init = state_h_.cpu_data();
-    c_init = c_init_.cpu_data();
+    T* c0 = dev.mutable_data(c_init_);
+    dev.copy(nh, dev.data(state_c_), c0);
+    h_init = dev.data(state_h_);
+    c_init = c0;
   }
   const kernels::LstmArgs args{h_};
-  T* h_conted = h_conted_.mutable_cpu_data();
-  T* cell = cell_.mutable_cpu_data();
-  T* hidden = hidden_.mutable_cpu_data();
-  parallel_for(ctx, nh,
-               [&](int64_t i) { kernels::lstm_cont_scale(i, args, cont, h_init, h_conted); });
-  const T* w_hc = this->blobs_[whc_index()]->cpu_data();
+  T* h_conted = dev.mutable_data(h_conted_);
+  T* cell = dev.mutable_data(cell_);
+  T* hidden = dev.mutable_data(hidden_);
+  dev.cont_scale(nh, args, cont, h_init, h_conted);
+  const T* w_hc = dev.data(*this->blobs_[whc_index()]);
   for (int64_t t = 0; t < t_; ++t) {
     T* gates_t = gates + t * n_ * g4;
     // Recurrent projection: gates_t += (cont_t h_{t-1}) W_hc^T.
-    blas::gemm<T>(false, true, n_, g4, h_, T(1), h_conted + t * nh, w_hc, T(1), gates_t);
+    dev.gemm(false, true, n_, g4, h_, T(1), h_conted + t * nh, w_hc, T(1), gates_t);
     const bool last = t + 1 == t_;
     kernels::LstmForwardStep<T> step;
     step.gates = gates_t;
@@ -177,41 +251,42 @@ void LstmLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom, const T
     step.h = hidden + t * nh;
     step.cont_next = last ? nullptr : cont + (t + 1) * n_;
     step.h_conted_next = last ? nullptr : h_conted + (t + 1) * nh;
-    parallel_for(ctx, nh, [&](int64_t i) { kernels::lstm_forward_step(i, args, step); });
+    dev.forward_step(nh, args, step);
   }
-  std::copy(hidden, hidden + tn * h_, top[0]->mutable_cpu_data());
+  dev.copy(tn * h_, hidden, dev.mutable_data(*top[0]));
   const T* h_last = hidden + (t_ - 1) * nh;
   const T* c_last = cell + (t_ - 1) * nh;
   if (expose_hidden()) {
-    std::copy(h_last, h_last + nh, top[1]->mutable_cpu_data());
-    std::copy(c_last, c_last + nh, top[2]->mutable_cpu_data());
+    dev.copy(nh, h_last, dev.mutable_data(*top[1]));
+    dev.copy(nh, c_last, dev.mutable_data(*top[2]));
   } else {
-    std::copy(h_last, h_last + nh, state_h_.mutable_cpu_data());
-    std::copy(c_last, c_last + nh, state_c_.mutable_cpu_data());
+    dev.copy(nh, h_last, dev.mutable_data(state_h_));
+    dev.copy(nh, c_last, dev.mutable_data(state_c_));
   }
 }
 
 template <class T>
-void LstmLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
+void LstmLayer<T>::run_backward(Context& ctx, const TensorVec<T>& top,
                                 const std::vector<bool>& propagate_down,
                                 const TensorVec<T>& bottom) {
+  const LstmOps<T> dev{ctx};
   const int64_t g4 = 4 * h_, tn = t_ * n_, nh = n_ * h_;
-  const T* cont = bottom[1]->cpu_data();
-  const T* gates = gates_.cpu_data();
-  const T* cell = cell_.cpu_data();
-  const T* dh_top = top[0]->cpu_diff();
-  const T* w_hc = this->blobs_[whc_index()]->cpu_data();
-  const T* c_init = expose_hidden() ? bottom[h0_index() + 1]->cpu_data() : c_init_.cpu_data();
-  T* dgates = dgates_.mutable_cpu_data();
-  T* dh_next = dh_next_.mutable_cpu_data();
-  T* dc = dc_.mutable_cpu_data();
+  const T* cont = dev.data(*bottom[1]);
+  const T* gates = dev.data(gates_);
+  const T* cell = dev.data(cell_);
+  const T* dh_top = dev.diff(*top[0]);
+  const T* w_hc = dev.data(*this->blobs_[whc_index()]);
+  const T* c_init = expose_hidden() ? dev.data(*bottom[h0_index() + 1]) : dev.data(c_init_);
+  T* dgates = dev.mutable_data(dgates_);
+  T* dh_next = dev.mutable_data(dh_next_);
+  T* dc = dev.mutable_data(dc_);
   // The final state's gradients enter at the last step (zero when it is not exposed).
   const T* dh_last = nullptr;
   if (expose_hidden()) {
-    dh_last = top[1]->cpu_diff();
-    std::copy(top[2]->cpu_diff(), top[2]->cpu_diff() + nh, dc);
+    dh_last = dev.diff(*top[1]);
+    dev.copy(nh, dev.diff(*top[2]), dc);
   } else {
-    std::fill(dc, dc + nh, T(0));
+    dev.zero(nh, dc);
   }
   const bool need_h0 = expose_hidden() && propagate_down[h0_index()];
   const kernels::LstmArgs args{h_};
@@ -228,46 +303,66 @@ void LstmLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
     step.cont_next = last ? nullptr : cont + (t + 1) * n_;
     step.dc = dc;
     step.dgates = dgates_t;
-    parallel_for(ctx, nh, [&](int64_t i) { kernels::lstm_backward_step(i, args, step); });
+    dev.backward_step(nh, args, step);
     // Gradient of h_{t-1} through this step, before the cont_t gate: dgates_t W_hc.
-    if (t > 0 || need_h0)
-      blas::gemm<T>(false, false, n_, h_, g4, T(1), dgates_t, w_hc, T(0), dh_next);
+    if (t > 0 || need_h0) dev.gemm(false, false, n_, h_, g4, T(1), dgates_t, w_hc, T(0), dh_next);
   }
-  if (need_h0) {
-    T* dh0 = bottom[h0_index()]->mutable_cpu_diff();
-    parallel_for(ctx, nh,
-                 [&](int64_t i) { kernels::lstm_cont_scale(i, args, cont, dh_next, dh0); });
-  }
+  if (need_h0) dev.cont_scale(nh, args, cont, dh_next, dev.mutable_diff(*bottom[h0_index()]));
   if (expose_hidden() && propagate_down[h0_index() + 1])
-    std::copy(dc, dc + nh, bottom[h0_index() + 1]->mutable_cpu_diff());
+    dev.copy(nh, dc, dev.mutable_diff(*bottom[h0_index() + 1]));
 
-  const T* x = bottom[0]->cpu_data();
+  const T* x = dev.data(*bottom[0]);
+  const T* ones = dev.data(bias_multiplier_);
   if (this->param_propagate_down(0))  // dW_xc (4H x I) += dgates^T x
-    blas::gemm<T>(true, false, g4, i_, tn, T(1), dgates, x, T(1),
-                  this->blobs_[0]->mutable_cpu_diff());
+    dev.gemm(true, false, g4, i_, tn, T(1), dgates, x, T(1), dev.mutable_diff(*this->blobs_[0]));
   if (this->param_propagate_down(1))  // db_c += column sums of dgates
-    blas::gemv<T>(true, tn, g4, T(1), dgates, bias_multiplier_.cpu_data(), T(1),
-                  this->blobs_[1]->mutable_cpu_diff());
+    dev.gemv(true, tn, g4, T(1), dgates, ones, T(1), dev.mutable_diff(*this->blobs_[1]));
   if (this->param_propagate_down(whc_index()))  // dW_hc (4H x H) += dgates^T (cont h_{t-1})
-    blas::gemm<T>(true, false, g4, h_, tn, T(1), dgates, h_conted_.cpu_data(), T(1),
-                  this->blobs_[whc_index()]->mutable_cpu_diff());
+    dev.gemm(true, false, g4, h_, tn, T(1), dgates, dev.data(h_conted_), T(1),
+             dev.mutable_diff(*this->blobs_[whc_index()]));
   if (static_input_ && (this->param_propagate_down(2) || propagate_down[2])) {
     // The static term enters every step: its gradient is the sum of dgates over time.
-    T* dgs = dgates_static_.mutable_cpu_data();
-    blas::gemv<T>(true, t_, n_ * g4, T(1), dgates, bias_multiplier_.cpu_data(), T(0), dgs);
+    T* dgs = dev.mutable_data(dgates_static_);
+    dev.gemv(true, t_, n_ * g4, T(1), dgates, ones, T(0), dgs);
     if (this->param_propagate_down(2))
-      blas::gemm<T>(true, false, g4, i_static_, n_, T(1), dgs, bottom[2]->cpu_data(), T(1),
-                    this->blobs_[2]->mutable_cpu_diff());
+      dev.gemm(true, false, g4, i_static_, n_, T(1), dgs, dev.data(*bottom[2]), T(1),
+               dev.mutable_diff(*this->blobs_[2]));
     if (propagate_down[2])
-      blas::gemm<T>(false, false, n_, i_static_, g4, T(1), dgs, this->blobs_[2]->cpu_data(), T(0),
-                    bottom[2]->mutable_cpu_diff());
+      dev.gemm(false, false, n_, i_static_, g4, T(1), dgs, dev.data(*this->blobs_[2]), T(0),
+               dev.mutable_diff(*bottom[2]));
   }
   if (propagate_down[0])  // dx (TN x I) = dgates W_xc
-    blas::gemm<T>(false, false, tn, i_, g4, T(1), dgates, this->blobs_[0]->cpu_data(), T(0),
-                  bottom[0]->mutable_cpu_diff());
+    dev.gemm(false, false, tn, i_, g4, T(1), dgates, dev.data(*this->blobs_[0]), T(0),
+             dev.mutable_diff(*bottom[0]));
   // cont is treated as a constant (as Caffe does): a forced gradient is zero.
-  if (propagate_down[1]) bottom[1]->set_diff(T(0));
+  if (propagate_down[1]) dev.zero(bottom[1]->count(), dev.mutable_diff(*bottom[1]));
 }
+
+template <class T>
+void LstmLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  run_forward(ctx, bottom, top);
+}
+
+template <class T>
+void LstmLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
+                                const std::vector<bool>& propagate_down,
+                                const TensorVec<T>& bottom) {
+  run_backward(ctx, top, propagate_down, bottom);
+}
+
+#if CREMA_WITH_CUDA
+template <class T>
+void LstmLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  run_forward(ctx, bottom, top);
+}
+
+template <class T>
+void LstmLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                const std::vector<bool>& propagate_down,
+                                const TensorVec<T>& bottom) {
+  run_backward(ctx, top, propagate_down, bottom);
+}
+#endif
 
 template <class T>
 std::string LstmLayer<T>::save_state() const {

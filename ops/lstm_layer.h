@@ -34,13 +34,24 @@ class LstmLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  // cuBLAS GEMMs and the launchers of the step bodies; the time loop stays on the host.
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
+  // The passes on ctx's device, shared by both paths (see Note [LSTM on both devices]).
+  void run_forward(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top);
+  void run_backward(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom);
   bool expose_hidden() const { return this->layer_param().recurrent_param().expose_hidden(); }
   // Index of W_hc among the parameters.
   int whc_index() const { return static_input_ ? 3 : 2; }

@@ -51,6 +51,25 @@ void MVNLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   parallel_for_heavy(ctx, rows_, [&](int64_t r) { kernels::mvn_backward(r, a, y, sigma, dy, dx); });
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void MVNLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  cuda::launch_mvn_forward<T>(ctx.cuda_stream(), rows_, args_, bottom[0]->gpu_data(ctx),
+                              mean_.mutable_gpu_data(ctx), sigma_.mutable_gpu_data(ctx),
+                              top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void MVNLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                               const std::vector<bool>& propagate_down,
+                               const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  cuda::launch_mvn_backward<T>(ctx.cuda_stream(), rows_, args_, top[0]->gpu_data(ctx),
+                               sigma_.gpu_data(ctx), top[0]->gpu_diff(ctx),
+                               bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(MVNLayer);
 
 }  // namespace crema

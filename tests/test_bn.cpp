@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ops/bn_layer.h"
+#include "tests/gpu_compare.h"
 #include "tests/reference/bn_ref.h"
 #include "tests/test_util.h"
 
@@ -291,6 +292,58 @@ TEST(BN, BadShapesThrowShapeError) {
   auto layer = make_layer<float>(bn_text(), ctx, bottom, top);
   x.reshape({2, 4, 2, 2});
   EXPECT_THROW(layer->forward(ctx, bottom, top), ShapeError);
+}
+
+// The GPU path against the CPU in every mode: batch statistics (TRAIN), running statistics (TEST,
+// frozen, frozen TEST), separate and in-place tops, 4-d, 2-d and 5-d bottoms. The channel sums
+// run in the same order on both devices, but nvcc fuses the multiply-adds of the squared
+// deviations, the backward sums and the affine maps: kGpuMathTol in float, 1e-10 in double.
+TEST(GpuBN, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  for (const auto& [params, extra] :
+       std::vector<std::pair<std::string, std::string>>{{"", ""},
+                                                        {"eps: 0.001 momentum: 0.7", ""},
+                                                        {"frozen: true", ""},
+                                                        {"", "phase: TEST"},
+                                                        {"frozen: true", "phase: TEST"}}) {
+    SCOPED_TRACE(params + " " + extra);
+    for (const auto& shape : shapes()) {
+      SCOPED_TRACE(shape_string(shape));
+      for (bool in_place : {false, true}) {
+        test::expect_gpu_matches_cpu<float>(bn_text(params, extra), {shape},
+                                            {.tol = test::kGpuMathTol, .in_place = in_place});
+        test::expect_gpu_matches_cpu<double>(bn_text(params, extra), {shape},
+                                             {.tol = 1e-10, .in_place = in_place});
+      }
+    }
+  }
+}
+
+// The running statistics the GPU path updates in TRAIN (not frozen) match the CPU's after two
+// forwards, and stay untouched when frozen (same tolerance as above).
+TEST(GpuBN, RunningStatisticsMatchCpu) {
+  CREMA_REQUIRE_GPU();
+  for (const char* params : {"momentum: 0.7", "frozen: true"}) {
+    SCOPED_TRACE(params);
+    Context cpu = Context::cpu(1);
+    Context gpu = Context::gpu(0, 1);
+    Tensor<float> xc({3, 4, 2, 5}), xg({3, 4, 2, 5}), yc, yg;
+    TensorVec<float> bc{&xc}, tc{&yc}, bg{&xg}, tg{&yg};
+    auto lc = make_layer<float>(bn_text(params), cpu, bc, tc);
+    auto lg = make_layer<float>(bn_text(params), gpu, bg, tg);
+    fill_uniform(*lc->blobs()[2], -1, 1, 30);
+    fill_uniform(*lc->blobs()[3], 0.5, 2, 31);
+    for (size_t k = 0; k < 4; ++k) lg->blobs()[k]->copy_from(*lc->blobs()[k]);
+    for (uint64_t seed : {32, 33}) {
+      fill_uniform(xc, -2, 3, seed);
+      xg.copy_from(xc);
+      lc->forward(cpu, bc, tc);
+      lg->forward(gpu, bg, tg);
+    }
+    for (size_t k = 2; k < 4; ++k)
+      test::expect_near(lg->blobs()[k]->cpu_data(), lc->blobs()[k]->cpu_data(), 4,
+                        test::kGpuMathTol, k == 2 ? "running mean" : "running var");
+  }
 }
 
 }  // namespace

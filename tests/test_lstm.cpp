@@ -12,6 +12,7 @@
 #include "core/io.h"
 #include "core/solver.h"
 #include "ops/lstm_layer.h"
+#include "tests/gpu_compare.h"
 #include "tests/reference/lstm_ref.h"
 #include "tests/test_util.h"
 
@@ -436,6 +437,82 @@ layer { name: "loss" type: "EuclideanLoss" bottom: "pred" bottom: "y" top: "loss
   double tail = 0;
   for (size_t i = losses.size() - 5; i < losses.size(); ++i) tail += losses[i] / 5;
   EXPECT_LT(tail, losses.front() / 10) << "first loss " << losses.front();
+}
+
+// Bottoms of the GPU comparison: uniform values, except cont (bottom 1, T x N): at t = 0 the
+// odd streams continue (the carried state, or h_0 / c_0) and the even ones start fresh; later
+// steps restart some streams mid-sequence; one value is fractional.
+template <class T>
+test::BottomFill<T> gpu_lstm_fill() {
+  return [](size_t b, Tensor<T>& t, uint64_t seed) {
+    if (b != 1) {
+      fill_uniform(t, -1, 1, seed);
+      return;
+    }
+    const int64_t steps = t.shape(0), streams = t.shape(1);
+    T* cont = t.mutable_cpu_data();
+    for (int64_t s = 0; s < steps; ++s)
+      for (int64_t n = 0; n < streams; ++n)
+        cont[s * streams + n] =
+            s == 0 ? T(n % 2) : T((static_cast<uint64_t>(s + n) + seed) % 3 == 0 ? 0 : 1);
+    if (steps > 1) cont[streams] = T(0.5);
+  };
+}
+
+template <class T>
+void expect_gpu_lstm(int64_t hid, bool expose, const std::vector<std::vector<int64_t>>& shapes,
+                     const std::vector<bool>& down, int rounds, double tol) {
+  test::expect_gpu_matches_cpu<T>(
+      lstm_text(static_cast<int>(hid), expose), shapes,
+      {.tol = tol, .num_tops = expose ? 3 : 1, .rounds = rounds, .propagate_down = down},
+      gpu_lstm_fill<T>());
+}
+
+// The GPU path (cuBLAS GEMMs, launchers of the step bodies) against the CPU: cont with resets and
+// continuations, x_static, expose_hidden (h_0 / c_0 bottoms, h_T / c_T tops), both together, a
+// forced cont gradient (zero), and N * H above one block of threads. Two rounds where the shapes
+// allow (x and cont grow in T; N stays, so the second round continues the carried state).
+// cuBLAS sums in its own order: 1e-4 in float, 1e-10 in double.
+TEST(GpuLstm, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  struct GpuCase {
+    std::string what;
+    int64_t hid;
+    bool expose;
+    std::vector<std::vector<int64_t>> shapes;
+    std::vector<bool> down;
+    int rounds;
+  };
+  const std::vector<GpuCase> cases = {
+      {"plain", 6, false, {{4, 3, 5}, {4, 3}}, {true, false}, 2},
+      {"forced cont gradient", 6, false, {{4, 3, 5}, {4, 3}}, {true, true}, 2},
+      {"x is 4-d", 6, false, {{4, 3, 1, 5}, {4, 3}}, {true, false}, 2},
+      // x_static and h_0 / c_0 are N x ...: one round (the harness grows every bottom's axis 0).
+      {"x_static", 6, false, {{4, 3, 5}, {4, 3}, {3, 2, 2}}, {true, false, true}, 1},
+      {"expose_hidden",
+       6,
+       true,
+       {{4, 3, 5}, {4, 3}, {1, 3, 6}, {1, 3, 6}},
+       {true, false, true, true},
+       1},
+      {"x_static + expose_hidden",
+       6,
+       true,
+       {{4, 3, 5}, {4, 3}, {3, 4}, {1, 3, 6}, {1, 3, 6}},
+       {true, false, true, true, true},
+       1},
+      {"N * H = 320",
+       40,
+       true,
+       {{3, 8, 7}, {3, 8}, {8, 3}, {1, 8, 40}, {1, 8, 40}},
+       {true, false, true, true, true},
+       1},
+  };
+  for (const GpuCase& c : cases) {
+    SCOPED_TRACE(c.what);
+    expect_gpu_lstm<float>(c.hid, c.expose, c.shapes, c.down, c.rounds, 1e-4);
+    expect_gpu_lstm<double>(c.hid, c.expose, c.shapes, c.down, c.rounds, 1e-10);
+  }
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "tests/gpu_compare.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/mvn_ref.h"
 #include "tests/test_util.h"
@@ -114,6 +116,33 @@ TEST(MVN, Errors) {
                ConfigError);
   EXPECT_THROW(test::make_layer<float>(mvn_text({true, false, 1e-9}), ctx, {&x, &v}, {&y}),
                ConfigError);
+}
+
+// The GPU path against the CPU for every case, separate and in-place tops, and a constant row
+// (sigma 0). The row sums run in the same order on both devices, but nvcc fuses the multiply-adds
+// of the squared deviations and of the gradient: kGpuMathTol in float, 1e-10 in double.
+TEST(GpuMVN, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  for (const auto& c : kCases) {
+    SCOPED_TRACE(mvn_text(c));
+    for (const auto& shape : std::vector<std::vector<int64_t>>{{2, 3, 4, 5}, {3, 4}, {2, 2, 7}}) {
+      SCOPED_TRACE(shape_string(shape));
+      for (bool in_place : {false, true}) {
+        test::expect_gpu_matches_cpu<float>(mvn_text(c), {shape},
+                                            {.tol = test::kGpuMathTol, .in_place = in_place});
+        test::expect_gpu_matches_cpu<double>(mvn_text(c), {shape},
+                                             {.tol = 1e-10, .in_place = in_place});
+      }
+    }
+    // The first row (image 0's channel 0, or all of image 0 across channels) constant.
+    const test::BottomFill<float> constant_row = [&c](size_t, Tensor<float>& t, uint64_t seed) {
+      test::fill_uniform(t, -2, 3, seed);
+      const int64_t row = c.across_channels ? t.count(1) : t.count(2);
+      std::fill(t.mutable_cpu_data(), t.mutable_cpu_data() + row, 4.5f);
+    };
+    test::expect_gpu_matches_cpu<float>(mvn_text(c), {{2, 3, 4, 5}}, {.tol = test::kGpuMathTol},
+                                        constant_row);
+  }
 }
 
 }  // namespace
