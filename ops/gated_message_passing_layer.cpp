@@ -4,11 +4,9 @@
 #include <cmath>
 #include <string>
 
-#include "core/blas.h"
-#include "core/gpu_blas.h"
 #include "core/parallel.h"
 #include "cuda_kernels/relu.h"
-#include "ops/gpu_copy.h"
+#include "ops/device_ops.h"
 
 namespace crema {
 
@@ -16,40 +14,7 @@ namespace crema {
 // One orchestration (run_forward / run_backward) serves both paths. The internal convs and the
 // concat run through their own forward/backward, which take their CPU or GPU (cuDNN) paths by
 // ctx's device; the layer's bodies run through parallel_for or their launchers (same bodies and
-// item counts); the input gradients of the convs are added up with blas::axpy or cuBLAS axpy.
-
-namespace {
-
-// Tensor storage, accumulation and copies on ctx's device.
-template <class T>
-struct GmpOps {
-  Context& ctx;
-
-  bool gpu() const { return ctx.on_gpu(); }
-  const T* data(const Tensor<T>& t) const { return gpu() ? t.gpu_data(ctx) : t.cpu_data(); }
-  T* mutable_data(Tensor<T>& t) const {
-    return gpu() ? t.mutable_gpu_data(ctx) : t.mutable_cpu_data();
-  }
-  const T* diff(const Tensor<T>& t) const { return gpu() ? t.gpu_diff(ctx) : t.cpu_diff(); }
-  T* mutable_diff(Tensor<T>& t) const {
-    return gpu() ? t.mutable_gpu_diff(ctx) : t.mutable_cpu_diff();
-  }
-  // y += x.
-  void axpy(int64_t n, const T* x, T* y) const {
-#if CREMA_WITH_CUDA
-    if (gpu()) return gpu_axpy<T>(ctx, n, T(1), x, y);
-#endif
-    blas::axpy<T>(n, T(1), x, y);
-  }
-  void copy(int64_t n, const T* src, T* dst) const {
-#if CREMA_WITH_CUDA
-    if (gpu()) return cuda::copy<T>(ctx, n, src, dst);
-#endif
-    std::copy(src, src + n, dst);
-  }
-};
-
-}  // namespace
+// item counts); DeviceOps adds up the input gradients of the convs (OpenBLAS or cuBLAS axpy).
 
 template <class T>
 void GatedMessagePassingLayer<T>::check_bottoms(const TensorVec<T>& bottom,
@@ -200,7 +165,7 @@ template <class T>
 void GatedMessagePassingLayer<T>::run_forward(Context& ctx, const TensorVec<T>& bottom,
                                               const TensorVec<T>& top) {
   bind_params();
-  const GmpOps<T> dev{ctx};
+  const DeviceOps<T> dev(ctx);
   const int k = k_;
   const int64_t nh = h1_[0].count(), nx = bottom[0]->count();
   const kernels::ReluArgs<T> relu{T(0)};
@@ -268,10 +233,10 @@ void GatedMessagePassingLayer<T>::run_forward(Context& ctx, const TensorVec<T>& 
 template <class T>
 void GatedMessagePassingLayer<T>::conv_backward_add(Context& ctx, Conv& conv, const Tensor<T>& in,
                                                     Tensor<T>& out, Tensor<T>& proxy, T* acc) {
-  const GmpOps<T> dev{ctx};
+  const DeviceOps<T> dev(ctx);
   proxy.share_data(in);
   conv.backward(ctx, {&out}, {true}, {&proxy});
-  dev.axpy(proxy.count(), dev.diff(proxy), acc);
+  dev.axpy(proxy.count(), T(1), dev.diff(proxy), acc);
 }
 
 template <class T>
@@ -279,7 +244,7 @@ void GatedMessagePassingLayer<T>::run_backward(Context& ctx, const TensorVec<T>&
                                                const std::vector<bool>& propagate_down,
                                                const TensorVec<T>& bottom) {
   bind_params();
-  const GmpOps<T> dev{ctx};
+  const DeviceOps<T> dev(ctx);
   const int k = k_;
   const int64_t nh = h1_[0].count(), nx = bottom[0]->count();
   const kernels::ReluArgs<T> relu{T(0)};

@@ -4,11 +4,9 @@
 #include <cstring>
 #include <memory>
 
-#include "core/blas.h"
-#include "core/cudnn_util.h"
 #include "core/parallel.h"
 #include "cuda_kernels/lstm.h"
-#include "ops/gpu_copy.h"
+#include "ops/device_ops.h"
 
 namespace crema {
 
@@ -28,7 +26,7 @@ namespace crema {
 // One orchestration (run_forward / run_backward) serves both paths: the time loop stays on the
 // host and launches per step. LstmOps<T> picks, by ctx's device, the tensors' host or device
 // copies, OpenBLAS or cuBLAS for the GEMMs, parallel_for or the launchers for the step bodies
-// (the same bodies, Args and item counts), and host or device copies.
+// (the same bodies, Args and item counts), and host or device copies (DeviceOps).
 
 namespace {
 
@@ -36,65 +34,31 @@ constexpr char kStateMagic[] = "crema-lstm-state-v1";
 
 // The orchestration's operations on ctx's device; see Note [LSTM on both devices].
 template <class T>
-struct LstmOps {
-  Context& ctx;
-
-  bool gpu() const { return ctx.on_gpu(); }
-  const T* data(const Tensor<T>& t) const { return gpu() ? t.gpu_data(ctx) : t.cpu_data(); }
-  T* mutable_data(Tensor<T>& t) const {
-    return gpu() ? t.mutable_gpu_data(ctx) : t.mutable_cpu_data();
-  }
-  const T* diff(const Tensor<T>& t) const { return gpu() ? t.gpu_diff(ctx) : t.cpu_diff(); }
-  T* mutable_diff(Tensor<T>& t) const {
-    return gpu() ? t.mutable_gpu_diff(ctx) : t.mutable_cpu_diff();
-  }
-
-  void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
-            const T* b, T beta, T* c) const {
-#if CREMA_WITH_CUDA
-    if (gpu()) return cudnn::gemm<T>(ctx, trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
-#endif
-    blas::gemm<T>(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
-  }
-  void gemv(bool trans_a, int64_t m, int64_t n, T alpha, const T* a, const T* x, T beta,
-            T* y) const {
-#if CREMA_WITH_CUDA
-    if (gpu()) return cudnn::gemv<T>(ctx, trans_a, m, n, alpha, a, x, beta, y);
-#endif
-    blas::gemv<T>(trans_a, m, n, alpha, a, x, beta, y);
-  }
-  void copy(int64_t n, const T* src, T* dst) const {
-#if CREMA_WITH_CUDA
-    if (gpu()) return cuda::copy<T>(ctx, n, src, dst);
-#endif
-    std::copy(src, src + n, dst);
-  }
-  void zero(int64_t n, T* dst) const {
-#if CREMA_WITH_CUDA
-    if (gpu()) return cuda::zero_bytes(ctx, dst, static_cast<size_t>(n) * sizeof(T));
-#endif
-    std::fill(dst, dst + n, T(0));
-  }
+struct LstmOps : DeviceOps<T> {
+  explicit LstmOps(const Context& c) : DeviceOps<T>(c) {}
 
   void cont_scale(int64_t n, const kernels::LstmArgs& a, const T* cont, const T* x, T* y) const {
 #if CREMA_WITH_CUDA
-    if (gpu()) return cuda::launch_lstm_cont_scale<T>(ctx.cuda_stream(), n, a, cont, x, y);
+    if (this->gpu())
+      return cuda::launch_lstm_cont_scale<T>(this->ctx().cuda_stream(), n, a, cont, x, y);
 #endif
-    parallel_for(ctx, n, [&](int64_t i) { kernels::lstm_cont_scale(i, a, cont, x, y); });
+    parallel_for(this->ctx(), n, [&](int64_t i) { kernels::lstm_cont_scale(i, a, cont, x, y); });
   }
   void forward_step(int64_t n, const kernels::LstmArgs& a,
                     const kernels::LstmForwardStep<T>& step) const {
 #if CREMA_WITH_CUDA
-    if (gpu()) return cuda::launch_lstm_forward_step<T>(ctx.cuda_stream(), n, a, step);
+    if (this->gpu())
+      return cuda::launch_lstm_forward_step<T>(this->ctx().cuda_stream(), n, a, step);
 #endif
-    parallel_for(ctx, n, [&](int64_t i) { kernels::lstm_forward_step(i, a, step); });
+    parallel_for(this->ctx(), n, [&](int64_t i) { kernels::lstm_forward_step(i, a, step); });
   }
   void backward_step(int64_t n, const kernels::LstmArgs& a,
                      const kernels::LstmBackwardStep<T>& step) const {
 #if CREMA_WITH_CUDA
-    if (gpu()) return cuda::launch_lstm_backward_step<T>(ctx.cuda_stream(), n, a, step);
+    if (this->gpu())
+      return cuda::launch_lstm_backward_step<T>(this->ctx().cuda_stream(), n, a, step);
 #endif
-    parallel_for(ctx, n, [&](int64_t i) { kernels::lstm_backward_step(i, a, step); });
+    parallel_for(this->ctx(), n, [&](int64_t i) { kernels::lstm_backward_step(i, a, step); });
   }
 };
 
@@ -204,7 +168,7 @@ void LstmLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom, const Tenso
 
 template <class T>
 void LstmLayer<T>::run_forward(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
-  const LstmOps<T> dev{ctx};
+  const LstmOps<T> dev(ctx);
   const int64_t g4 = 4 * h_, tn = t_ * n_, nh = n_ * h_;
   const T* cont = dev.data(*bottom[1]);
   T* gates = dev.mutable_data(gates_);
@@ -269,7 +233,7 @@ template <class T>
 void LstmLayer<T>::run_backward(Context& ctx, const TensorVec<T>& top,
                                 const std::vector<bool>& propagate_down,
                                 const TensorVec<T>& bottom) {
-  const LstmOps<T> dev{ctx};
+  const LstmOps<T> dev(ctx);
   const int64_t g4 = 4 * h_, tn = t_ * n_, nh = n_ * h_;
   const T* cont = dev.data(*bottom[1]);
   const T* gates = dev.data(gates_);
