@@ -22,27 +22,19 @@ constexpr const char* kLaunchersOnly =
 
 const std::map<std::string, std::string>& cpu_only_layers() {
   static const std::map<std::string, std::string> kCpuOnlyLayers = {
-      {"ArgMax", kNotYet},
       {"BN", kNotYet},
       {"ContrastiveLoss", kNotYet},
-      {"Crop", kNotYet},
       {"DenseCRF", kLaunchersOnly},
-      {"Embed", kNotYet},
       {"EuclideanLoss", kNotYet},
       {"GatedMessagePassing", kLaunchersOnly},
       {"HingeLoss", kNotYet},
       {"InfogainLoss", kNotYet},
-      {"Interp", kNotYet},
       {"L1Loss", kNotYet},
       {"LSTM", kNotYet},
       {"MVN", kNotYet},
       {"MultinomialLogisticLoss", kNotYet},
-      {"Pad", kNotYet},
-      {"Reduction", kNotYet},
       {"SigmoidCrossEntropyLoss", kNotYet},
       {"SmoothL1Loss", kNotYet},
-      {"Tile", kNotYet},
-      {"Upsample", kNotYet},
   };
   return kCpuOnlyLayers;
 }
