@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -62,3 +63,11 @@ CREMA_HD inline void argmax_forward(int64_t i, const ArgMaxArgs& a, const T* x, 
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launcher of the body above (cuda_kernels/argmax.cu; CUDA builds only).
+template <class T>
+void launch_argmax_forward(Stream s, int64_t n, const kernels::ArgMaxArgs& a, const T* x, T* y);
+
+}  // namespace crema::cuda

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -54,3 +55,13 @@ CREMA_HD inline void crop_backward(int64_t j, const CropArgs& a, const T* dy, T*
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/crop.cu; CUDA builds only).
+template <class T>
+void launch_crop_forward(Stream s, int64_t n, const kernels::CropArgs& a, const T* x, T* y);
+template <class T>
+void launch_crop_backward(Stream s, int64_t n, const kernels::CropArgs& a, const T* dy, T* dx);
+
+}  // namespace crema::cuda

@@ -5,6 +5,7 @@
 
 #include "core/hd.h"
 #include "cuda_kernels/class_label.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -55,3 +56,18 @@ CREMA_HD inline void embed_backward_bias(int64_t d, const EmbedArgs& a, const T*
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/embed.cu; CUDA builds only).
+template <class T>
+void launch_embed_forward(Stream s, int64_t n, const kernels::EmbedArgs& a, const T* index,
+                          const T* w, const T* b, T* y);
+template <class T>
+void launch_embed_backward_weight(Stream s, int64_t n, const kernels::EmbedArgs& a, const T* index,
+                                  const T* dy, T* dw);
+template <class T>
+void launch_embed_backward_bias(Stream s, int64_t n, const kernels::EmbedArgs& a, const T* dy,
+                                T* db);
+
+}  // namespace crema::cuda

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -128,3 +129,14 @@ CREMA_HD inline void interp_backward(int64_t i, const InterpArgs<T>& a, const T*
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/interp.cu; CUDA builds only).
+template <class T>
+void launch_interp_forward(Stream s, int64_t n, const kernels::InterpArgs<T>& a, const T* x, T* y);
+template <class T>
+void launch_interp_backward(Stream s, int64_t n, const kernels::InterpArgs<T>& a, const T* dy,
+                            T* dx);
+
+}  // namespace crema::cuda

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -99,3 +100,13 @@ CREMA_HD inline void pad_backward(int64_t i, const PadArgs<T>& a, const T* dy, T
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/pad.cu; CUDA builds only).
+template <class T>
+void launch_pad_forward(Stream s, int64_t n, const kernels::PadArgs<T>& a, const T* x, T* y);
+template <class T>
+void launch_pad_backward(Stream s, int64_t n, const kernels::PadArgs<T>& a, const T* dy, T* dx);
+
+}  // namespace crema::cuda

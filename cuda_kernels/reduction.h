@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -63,3 +64,15 @@ CREMA_HD inline void reduction_backward(int64_t j, const ReductionArgs& a, const
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/reduction.cu; CUDA builds only).
+template <class T>
+void launch_reduction_forward(Stream s, int64_t n, const kernels::ReductionArgs& a, const T* x,
+                              T* y);
+template <class T>
+void launch_reduction_backward(Stream s, int64_t n, const kernels::ReductionArgs& a, const T* x,
+                               const T* dy, T* dx);
+
+}  // namespace crema::cuda

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -35,3 +36,13 @@ CREMA_HD inline void tile_backward(int64_t j, const TileArgs& a, const T* dy, T*
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/tile.cu; CUDA builds only).
+template <class T>
+void launch_tile_forward(Stream s, int64_t n, const kernels::TileArgs& a, const T* x, T* y);
+template <class T>
+void launch_tile_backward(Stream s, int64_t n, const kernels::TileArgs& a, const T* dy, T* dx);
+
+}  // namespace crema::cuda

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -44,3 +45,14 @@ CREMA_HD inline void upsample_backward(int64_t i, const UpsampleArgs& a, const T
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+/// Launchers of the bodies above (cuda_kernels/upsample.cu; CUDA builds only).
+template <class T>
+void launch_upsample_forward(Stream s, int64_t n, const kernels::UpsampleArgs& a, const T* x, T* y);
+template <class T>
+void launch_upsample_backward(Stream s, int64_t n, const kernels::UpsampleArgs& a, const T* dy,
+                              T* dx);
+
+}  // namespace crema::cuda

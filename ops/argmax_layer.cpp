@@ -62,10 +62,31 @@ template <class T>
 void ArgMaxLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                                   const std::vector<bool>& propagate_down,
                                   const TensorVec<T>& bottom) {
+  refuse_gradient(propagate_down);
+}
+
+template <class T>
+void ArgMaxLayer<T>::refuse_gradient(const std::vector<bool>& propagate_down) const {
   CREMA_LAYER_CHECK(!propagate_down[0],
                     "ArgMax has no gradient; set propagate_down: false for its bottom or keep "
                     "its output away from the loss");
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void ArgMaxLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                 const TensorVec<T>& top) {
+  cuda::launch_argmax_forward<T>(ctx.cuda_stream(), args_.num, args_, bottom[0]->gpu_data(ctx),
+                                 top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void ArgMaxLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                  const std::vector<bool>& propagate_down,
+                                  const TensorVec<T>& bottom) {
+  refuse_gradient(propagate_down);
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(ArgMaxLayer);
 

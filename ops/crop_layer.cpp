@@ -1,6 +1,7 @@
 #include "ops/crop_layer.h"
 
 #include "core/parallel.h"
+#include "ops/gpu_copy.h"
 
 namespace crema {
 
@@ -69,6 +70,26 @@ void CropLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   const kernels::CropArgs& a = args_;
   parallel_for(ctx, bottom[0]->count(), [&](int64_t j) { kernels::crop_backward(j, a, dy, dx); });
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void CropLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  cuda::launch_crop_forward<T>(ctx.cuda_stream(), top[0]->count(), args_, bottom[0]->gpu_data(ctx),
+                               top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void CropLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                const std::vector<bool>& propagate_down,
+                                const TensorVec<T>& bottom) {
+  // The reference's values never reach the top.
+  if (propagate_down.size() > 1 && propagate_down[1])
+    cuda::zero_bytes(ctx, bottom[1]->mutable_gpu_diff(ctx), bottom[1]->count() * sizeof(T));
+  if (!propagate_down[0]) return;
+  cuda::launch_crop_backward<T>(ctx.cuda_stream(), bottom[0]->count(), args_, top[0]->gpu_diff(ctx),
+                                bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(CropLayer);
 

@@ -38,18 +38,31 @@ void EmbedLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom, const Tens
 }
 
 template <class T>
-void EmbedLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
-  const T* index = bottom[0]->cpu_data();
+void EmbedLayer<T>::check_indices(const Tensor<T>& index) const {
+  const T* v = index.cpu_data();
   const kernels::EmbedArgs a = args_;
   for (int64_t p = 0; p < a.m; ++p) {
-    if (kernels::embed_row(index[p], a) >= 0) continue;
+    if (kernels::embed_row(v[p], a) >= 0) continue;
     std::ostringstream value;
-    value << std::setprecision(std::numeric_limits<T>::max_digits10) << index[p];
+    value << std::setprecision(std::numeric_limits<T>::max_digits10) << v[p];
     throw DataError(str_cat("index ", value.str(), " at position ", p, " of bottom 0 (shape ",
-                            bottom[0]->shape_string(), ") is not an integer in [0, ", a.k,
+                            index.shape_string(), ") is not an integer in [0, ", a.k,
                             "); Embed inputs are indices into the input_dim ", a.k,
                             " rows of its table"));
   }
+}
+
+template <class T>
+void EmbedLayer<T>::check_propagate_down(const std::vector<bool>& propagate_down) const {
+  CREMA_LAYER_CHECK(!propagate_down[0],
+                    "cannot backpropagate to the indices (bottom 0); set propagate_down: false");
+}
+
+template <class T>
+void EmbedLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  check_indices(*bottom[0]);
+  const T* index = bottom[0]->cpu_data();
+  const kernels::EmbedArgs a = args_;
   const T* w = this->blobs_[0]->cpu_data();
   const T* b = a.bias_term ? this->blobs_[1]->cpu_data() : nullptr;
   T* y = top[0]->mutable_cpu_data();
@@ -60,8 +73,7 @@ template <class T>
 void EmbedLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                                  const std::vector<bool>& propagate_down,
                                  const TensorVec<T>& bottom) {
-  CREMA_LAYER_CHECK(!propagate_down[0],
-                    "cannot backpropagate to the indices (bottom 0); set propagate_down: false");
+  check_propagate_down(propagate_down);
   const T* index = bottom[0]->cpu_data();
   const T* dy = top[0]->cpu_diff();
   const kernels::EmbedArgs a = args_;
@@ -74,6 +86,36 @@ void EmbedLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
     parallel_for(ctx, a.n, [&](int64_t d) { kernels::embed_backward_bias(d, a, dy, db); });
   }
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void EmbedLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  // On the host: the error names the first bad position and its value, so the m indices come
+  // back (one copy); the device copy stays current, so the launch below reads it without a copy.
+  check_indices(*bottom[0]);
+  const kernels::EmbedArgs& a = args_;
+  cuda::launch_embed_forward<T>(
+      ctx.cuda_stream(), a.m * a.n, a, bottom[0]->gpu_data(ctx), this->blobs_[0]->gpu_data(ctx),
+      a.bias_term ? this->blobs_[1]->gpu_data(ctx) : nullptr, top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void EmbedLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                 const std::vector<bool>& propagate_down,
+                                 const TensorVec<T>& bottom) {
+  check_propagate_down(propagate_down);
+  const kernels::EmbedArgs& a = args_;
+  if (this->param_propagate_down(0)) {
+    cuda::launch_embed_backward_weight<T>(ctx.cuda_stream(), a.n, a, bottom[0]->gpu_data(ctx),
+                                          top[0]->gpu_diff(ctx),
+                                          this->blobs_[0]->mutable_gpu_diff(ctx));
+  }
+  if (a.bias_term && this->param_propagate_down(1)) {
+    cuda::launch_embed_backward_bias<T>(ctx.cuda_stream(), a.n, a, top[0]->gpu_diff(ctx),
+                                        this->blobs_[1]->mutable_gpu_diff(ctx));
+  }
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(EmbedLayer);
 

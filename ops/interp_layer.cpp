@@ -1,6 +1,7 @@
 #include "ops/interp_layer.h"
 
 #include "core/parallel.h"
+#include "ops/gpu_copy.h"
 
 namespace crema {
 
@@ -108,6 +109,26 @@ void InterpLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   parallel_for(ctx, bottom[0]->count(0, 3),
                [&](int64_t i) { kernels::interp_backward(i, a, dy, dx); });
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void InterpLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                 const TensorVec<T>& top) {
+  cuda::launch_interp_forward<T>(ctx.cuda_stream(), top[0]->count(0, 3), args_,
+                                 bottom[0]->gpu_data(ctx), top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void InterpLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                  const std::vector<bool>& propagate_down,
+                                  const TensorVec<T>& bottom) {
+  if (bottom.size() == 2 && propagate_down[1])
+    cuda::zero_bytes(ctx, bottom[1]->mutable_gpu_diff(ctx), bottom[1]->count() * sizeof(T));
+  if (!propagate_down[0]) return;
+  cuda::launch_interp_backward<T>(ctx.cuda_stream(), bottom[0]->count(0, 3), args_,
+                                  top[0]->gpu_diff(ctx), bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(InterpLayer);
 

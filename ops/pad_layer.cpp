@@ -68,6 +68,23 @@ void PadLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                [&](int64_t i) { kernels::pad_backward(i, a, dy, dx); });
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void PadLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  cuda::launch_pad_forward<T>(ctx.cuda_stream(), planes_ * top[0]->shape(2), args_,
+                              bottom[0]->gpu_data(ctx), top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void PadLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                               const std::vector<bool>& propagate_down,
+                               const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  cuda::launch_pad_backward<T>(ctx.cuda_stream(), planes_ * args_.height, args_,
+                               top[0]->gpu_diff(ctx), bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(PadLayer);
 
 }  // namespace crema

@@ -46,6 +46,25 @@ void ReductionLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                [&](int64_t j) { kernels::reduction_backward(j, a, x, dy, dx); });
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void ReductionLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                    const TensorVec<T>& top) {
+  cuda::launch_reduction_forward<T>(ctx.cuda_stream(), args_.num, args_, bottom[0]->gpu_data(ctx),
+                                    top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void ReductionLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                     const std::vector<bool>& propagate_down,
+                                     const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  cuda::launch_reduction_backward<T>(ctx.cuda_stream(), bottom[0]->count(), args_,
+                                     bottom[0]->gpu_data(ctx), top[0]->gpu_diff(ctx),
+                                     bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(ReductionLayer);
 
 }  // namespace crema

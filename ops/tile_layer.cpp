@@ -48,6 +48,23 @@ void TileLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
   parallel_for(ctx, bottom[0]->count(), [&](int64_t j) { kernels::tile_backward(j, a, dy, dx); });
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void TileLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  cuda::launch_tile_forward<T>(ctx.cuda_stream(), top[0]->count(), args_, bottom[0]->gpu_data(ctx),
+                               top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void TileLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                const std::vector<bool>& propagate_down,
+                                const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  cuda::launch_tile_backward<T>(ctx.cuda_stream(), bottom[0]->count(), args_, top[0]->gpu_diff(ctx),
+                                bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(TileLayer);
 
 }  // namespace crema

@@ -46,6 +46,24 @@ void UpsampleLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                [&](int64_t i) { kernels::upsample_backward(i, a, dy, dx); });
 }
 
+#if CREMA_WITH_CUDA
+template <class T>
+void UpsampleLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                   const TensorVec<T>& top) {
+  cuda::launch_upsample_forward<T>(ctx.cuda_stream(), top[0]->count(0, 3), args_,
+                                   bottom[0]->gpu_data(ctx), top[0]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void UpsampleLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                    const std::vector<bool>& propagate_down,
+                                    const TensorVec<T>& bottom) {
+  if (!propagate_down[0]) return;
+  cuda::launch_upsample_backward<T>(ctx.cuda_stream(), bottom[0]->count(0, 3), args_,
+                                    top[0]->gpu_diff(ctx), bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
+
 CREMA_INSTANTIATE_CLASS(UpsampleLayer);
 
 }  // namespace crema

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_compare.h"
 #include "tests/reference/argmax_ref.h"
 #include "tests/test_util.h"
 
@@ -127,6 +128,51 @@ TEST(ArgMax, Errors) {
   } catch (const ShapeError& e) {
     EXPECT_NE(std::string(e.what()).find("2x3x4"), std::string::npos) << e.what();
   }
+}
+
+// Every layout of the top (with and without an axis, indices or values), top_k 1 and more,
+// with and without ties; forward only, as ArgMax has no gradient.
+template <class T>
+void check_gpu_case(const Case& c, bool ties) {
+  std::string param = "top_k: " + std::to_string(c.top_k);
+  if (c.out_max_val) param += " out_max_val: true";
+  if (c.axis != kNoAxis) param += " axis: " + std::to_string(c.axis);
+  SCOPED_TRACE(param + " on " + shape_string(c.shape) + (ties ? " with ties" : ""));
+  test::BottomFill<T> fill;
+  if (ties) fill = [](size_t, Tensor<T>& t, uint64_t seed) { fill_with_ties(t, seed); };
+  // A select: both devices pick the same entries and copy them (or their index) unchanged.
+  test::expect_gpu_matches_cpu<T>(argmax_text(param), {c.shape}, {.tol = 0, .backward = false},
+                                  fill);
+}
+
+TEST(GpuArgMax, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  const std::vector<Case> cases = {
+      {{4, 5}, kNoAxis, 0, 1, false},
+      {{4, 5}, kNoAxis, 0, 3, true},
+      {{2, 3, 2, 2}, kNoAxis, 0, 12, false},
+      {{3, 5, 4}, 1, 1, 1, false},
+      {{3, 5, 4}, 1, 1, 3, true},
+      {{4, 3, 2}, 0, 0, 2, false},
+      {{2, 3, 6}, -1, 2, 4, true},
+      {{2, 6, 17, 19}, 1, 1, 2, false},
+  };
+  for (const Case& c : cases) {
+    for (bool ties : {false, true}) {
+      check_gpu_case<float>(c, ties);
+      check_gpu_case<double>(c, ties);
+    }
+  }
+}
+
+TEST(GpuArgMax, NoGradient) {
+  CREMA_REQUIRE_GPU();
+  Context gpu = Context::gpu(0, 1);
+  Tensor<float> x({2, 3}), y;
+  auto layer = test::make_layer<float>(argmax_text(""), gpu, {&x}, {&y});
+  layer->forward(gpu, {&x}, {&y});
+  EXPECT_NO_THROW(layer->backward(gpu, {&y}, {false}, {&x}));
+  EXPECT_THROW(layer->backward(gpu, {&y}, {true}, {&x}), ConfigError);
 }
 
 }  // namespace

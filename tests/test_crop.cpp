@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_compare.h"
 #include "tests/reference/crop_ref.h"
 #include "tests/test_util.h"
 
@@ -143,6 +144,24 @@ TEST(Crop, Errors) {
     EXPECT_NE(msg.find("offset 3 on axis 2"), std::string::npos) << msg;
     EXPECT_NE(msg.find("2x3x4x4"), std::string::npos) << msg;
     EXPECT_NE(msg.find("2x3x6x5"), std::string::npos) << msg;
+  }
+}
+
+TEST(GpuCrop, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  for (const Case& c : kCases) {
+    SCOPED_TRACE(c.param + " on " + shape_string(c.shape));
+    // Copies and zeros only: bitwise. The reference bottom only gives a shape.
+    test::expect_gpu_matches_cpu<float>(crop_text(c.param), {c.shape, c.ref_shape},
+                                        {.tol = 0, .num_tops = 1, .propagate_down = {true, false}});
+    test::expect_gpu_matches_cpu<double>(
+        crop_text(c.param), {c.shape, c.ref_shape},
+        {.tol = 0, .num_tops = 1, .propagate_down = {true, false}});
+  }
+  // A gradient asked of the reference is zero on both devices; none asked of x leaves dx alone.
+  for (const std::vector<bool>& down : {std::vector<bool>{true, true}, {false, true}}) {
+    test::expect_gpu_matches_cpu<float>(crop_text("offset: 1"), {{2, 3, 6, 5}, {1, 1, 4, 3}},
+                                        {.tol = 0, .num_tops = 1, .propagate_down = down});
   }
 }
 

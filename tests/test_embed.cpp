@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_compare.h"
 #include "tests/reference/embed_ref.h"
 #include "tests/test_util.h"
 
@@ -187,6 +188,51 @@ TEST(Embed, ConfigErrors) {
   x.set_data(1);
   layer->forward(ctx, {&x}, {&y});
   EXPECT_THROW(layer->backward(ctx, {&y}, {true}, {&x}), ConfigError);
+}
+
+template <class T>
+void check_gpu_case(const std::vector<int64_t>& shape, int n, int k, bool bias) {
+  SCOPED_TRACE(shape_string(shape) + " N=" + std::to_string(n) + " K=" + std::to_string(k) +
+               (bias ? " bias" : ""));
+  // Forward adds one weight to one bias; the weight and bias gradients sum dy in increasing
+  // position order on both devices (one work item per column): bitwise.
+  test::expect_gpu_matches_cpu<T>(
+      embed_text(n, k, bias), {shape}, {.tol = 0, .propagate_down = {false}},
+      [k](size_t, Tensor<T>& t, uint64_t seed) { fill_indices(t, k, seed); });
+}
+
+TEST(GpuEmbed, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  // Few rows for many positions, so indices repeat and weight gradients accumulate.
+  check_gpu_case<float>({2, 3}, 4, 5, true);
+  check_gpu_case<float>({4, 7}, 37, 3, false);
+  check_gpu_case<float>({3, 2, 5}, 300, 6, true);
+  check_gpu_case<double>({4, 7}, 37, 3, true);
+  check_gpu_case<double>({5}, 2, 9, false);
+}
+
+TEST(GpuEmbed, BadIndicesGiveTheCpuError) {
+  CREMA_REQUIRE_GPU();
+  Context cpu = Context::cpu(1);
+  Context gpu = Context::gpu(0, 1);
+  Tensor<float> xc({2, 3}), xg({2, 3}), yc, yg;
+  fill_indices(xc, 5, 46);
+  auto lc = test::make_layer<float>(embed_text(2, 5, true), cpu, {&xc}, {&yc});
+  auto lg = test::make_layer<float>(embed_text(2, 5, true), gpu, {&xg}, {&yg});
+  for (float bad : {5.0f, -1.0f, 2.5f, std::nanf("")}) {
+    SCOPED_TRACE(bad);
+    xc.mutable_cpu_data()[4] = bad;
+    xg.copy_from(xc);
+    // The GPU bottom's current copy is on the device, as in a --gpu net.
+    xg.mutable_gpu_data(gpu);
+    const std::string want = data_error_of([&] { lc->forward(cpu, {&xc}, {&yc}); });
+    EXPECT_NE(want, "no DataError");
+    EXPECT_EQ(data_error_of([&] { lg->forward(gpu, {&xg}, {&yg}); }), want);
+  }
+  xc.mutable_cpu_data()[4] = 1;
+  xg.copy_from(xc);
+  EXPECT_NO_THROW(lg->forward(gpu, {&xg}, {&yg}));
+  EXPECT_THROW(lg->backward(gpu, {&yg}, {true}, {&xg}), ConfigError);
 }
 
 }  // namespace

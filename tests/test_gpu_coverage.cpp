@@ -22,22 +22,14 @@ constexpr const char* kLaunchersOnly =
 
 const std::map<std::string, std::string>& cpu_only_layers() {
   static const std::map<std::string, std::string> kCpuOnlyLayers = {
-      {"ArgMax", kNotYet},
       {"ContrastiveLoss", kNotYet},
-      {"Crop", kNotYet},
-      {"Embed", kNotYet},
       {"EuclideanLoss", kNotYet},
       {"HingeLoss", kNotYet},
       {"InfogainLoss", kNotYet},
-      {"Interp", kNotYet},
       {"L1Loss", kNotYet},
       {"MultinomialLogisticLoss", kNotYet},
-      {"Pad", kNotYet},
-      {"Reduction", kNotYet},
       {"SigmoidCrossEntropyLoss", kNotYet},
       {"SmoothL1Loss", kNotYet},
-      {"Tile", kNotYet},
-      {"Upsample", kNotYet},
   };
   return kCpuOnlyLayers;
 }

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_compare.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/interp_ref.h"
 #include "tests/test_util.h"
@@ -156,6 +157,40 @@ TEST(Interp, Errors) {
   EXPECT_THROW(make("zoom_factor: 2", {&x3}, {&y}), ShapeError);
   EXPECT_THROW(make("zoom_factor: 2 pad_beg: -2 pad_end: -1", {&x}, {&y}), ShapeError);
   EXPECT_THROW(make("", {&x, &flat}, {&y}), ShapeError);
+}
+
+// nvcc fuses the blends' multiply-adds into single roundings where the host rounds twice, so
+// GPU and CPU differ by a few ulp: kGpuMathTol in float, 1e-12 in double.
+constexpr double kInterpDoubleTol = 1e-12;
+
+TEST(GpuInterp, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  for (const auto& c : interp_cases()) {
+    SCOPED_TRACE(c.params);
+    test::expect_gpu_matches_cpu<float>(interp_text(c.params), {c.shape},
+                                        {.tol = test::kGpuMathTol});
+    test::expect_gpu_matches_cpu<double>(interp_text(c.params), {c.shape},
+                                         {.tol = kInterpDoubleTol});
+  }
+  // Larger planes (many rows per launch), zoomed and resized to an explicit size.
+  test::expect_gpu_matches_cpu<float>(interp_text("zoom_factor: 2"), {{2, 8, 20, 20}},
+                                      {.tol = test::kGpuMathTol});
+  test::expect_gpu_matches_cpu<float>(interp_text("height: 33 width: 7 pad_beg: -2"),
+                                      {{2, 3, 21, 17}}, {.tol = test::kGpuMathTol});
+}
+
+TEST(GpuInterp, SizeFromSecondBottomMatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  // The second bottom only gives the size; a gradient asked of it is zero on both devices.
+  for (const std::vector<bool>& down :
+       {std::vector<bool>{true, false}, {true, true}, {false, true}}) {
+    test::expect_gpu_matches_cpu<float>(
+        "name: 'i' type: 'Interp'", {{2, 3, 4, 5}, {1, 1, 6, 8}},
+        {.tol = test::kGpuMathTol, .num_tops = 1, .propagate_down = down});
+  }
+  test::expect_gpu_matches_cpu<double>(
+      "name: 'i' type: 'Interp'", {{2, 3, 7, 5}, {1, 2, 3, 9}},
+      {.tol = kInterpDoubleTol, .num_tops = 1, .propagate_down = {true, false}});
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_compare.h"
 #include "tests/reference/pad_ref.h"
 #include "tests/test_util.h"
 
@@ -165,6 +166,21 @@ TEST(Pad, Errors) {
                ShapeError);
   EXPECT_THROW(test::make_layer<float>(pad_text("pad: 1"), ctx, {&x, &x}, {&y}), ConfigError);
   EXPECT_THROW(test::parse_layer(pad_text("pad: 1 mode: WRAP")), std::runtime_error);
+}
+
+TEST(GpuPad, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  // Forward copies (or writes the constant); backward adds the copies' diffs in the same fixed
+  // order on both devices: bitwise.
+  for (const auto& pc : cases()) {
+    SCOPED_TRACE(pc.param);
+    test::expect_gpu_matches_cpu<float>(pad_text(pc.param), {{2, 3, 4, 5}}, {.tol = 0});
+    test::expect_gpu_matches_cpu<double>(pad_text(pc.param), {{1, 2, 4, 3}}, {.tol = 0});
+  }
+  test::expect_gpu_matches_cpu<double>(pad_text("pad: 2 mode: REPLICATE"), {{1, 1, 1, 1}},
+                                       {.tol = 0});
+  test::expect_gpu_matches_cpu<float>(pad_text("pad_h: 2 pad_w: 4 mode: REFLECT"), {{3, 8, 17, 19}},
+                                      {.tol = 0});
 }
 
 }  // namespace

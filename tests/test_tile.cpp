@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_compare.h"
 #include "tests/reference/tile_ref.h"
 #include "tests/test_util.h"
 
@@ -104,6 +105,20 @@ TEST(Tile, Errors) {
   } catch (const ShapeError& e) {
     EXPECT_NE(std::string(e.what()).find("2x3x4"), std::string::npos) << e.what();
   }
+}
+
+TEST(GpuTile, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  // Forward copies; backward adds the copies in increasing tile order on both devices: bitwise.
+  for (int tiles : {1, 3}) {
+    for (const char* axis : {"axis: 0", "axis: 1", "axis: -1"}) {
+      const std::string text = tile_text(std::string(axis) + " tiles: " + std::to_string(tiles));
+      SCOPED_TRACE(text);
+      test::expect_gpu_matches_cpu<float>(text, {{2, 3, 4}}, {.tol = 0});
+      test::expect_gpu_matches_cpu<double>(text, {{3, 2, 2, 2}}, {.tol = 0});
+    }
+  }
+  test::expect_gpu_matches_cpu<float>(tile_text("tiles: 5"), {{4, 16, 9, 9}}, {.tol = 0});
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_compare.h"
 #include "tests/layer_checks.h"
 #include "tests/reference/upsample_ref.h"
 #include "tests/test_util.h"
@@ -84,6 +85,18 @@ TEST(Upsample, Errors) {
   EXPECT_THROW(make("", {&x}, {&x}), ConfigError);
   EXPECT_THROW(make("", {&x, &x}, {&y}), ConfigError);
   EXPECT_THROW(make("", {&x3}, {&y}), ShapeError);
+}
+
+TEST(GpuUpsample, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  // Forward copies; backward adds each block row-major on both devices: bitwise.
+  for (const auto& c : upsample_cases()) {
+    SCOPED_TRACE(c.params);
+    test::expect_gpu_matches_cpu<float>(upsample_text(c.params), {c.shape}, {.tol = 0});
+    test::expect_gpu_matches_cpu<double>(upsample_text(c.params), {c.shape}, {.tol = 0});
+  }
+  test::expect_gpu_matches_cpu<float>(upsample_text("scale_h: 2 scale_w: 3"), {{2, 16, 21, 13}},
+                                      {.tol = 0});
 }
 
 }  // namespace
