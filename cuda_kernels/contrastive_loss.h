@@ -6,6 +6,7 @@
 
 #include "core/hd.h"
 #include "cuda_kernels/class_label.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -75,3 +76,16 @@ CREMA_HD inline void contrastive_loss_backward(int64_t j, const ContrastiveLossA
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+// CUDA launchers of the bodies above (cuda_kernels/contrastive_loss.cu); CUDA builds only.
+template <class T>
+void launch_contrastive_loss_forward(Stream s, int64_t n, const kernels::ContrastiveLossArgs& a,
+                                     const T* x0, const T* x1, const T* y, T* diff, T* dist_sq,
+                                     T* loss, T* state);
+template <class T>
+void launch_contrastive_loss_backward(Stream s, int64_t n, const kernels::ContrastiveLossArgs& a,
+                                      const T* y, const T* diff, const T* dist_sq, T alpha, T* dx);
+
+}  // namespace crema::cuda

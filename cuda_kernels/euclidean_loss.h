@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -35,3 +36,14 @@ CREMA_HD inline void euclidean_loss_backward(int64_t i, T alpha, const T* diff, 
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+// CUDA launchers of the bodies above (cuda_kernels/euclidean_loss.cu); CUDA builds only.
+template <class T>
+void launch_euclidean_loss_forward(Stream s, int64_t n, const kernels::EuclideanLossArgs& a,
+                                   const T* x0, const T* x1, T* diff, double* partial);
+template <class T>
+void launch_euclidean_loss_backward(Stream s, int64_t n, T alpha, const T* diff, T* dx);
+
+}  // namespace crema::cuda

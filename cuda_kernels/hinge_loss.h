@@ -5,6 +5,7 @@
 
 #include "core/hd.h"
 #include "cuda_kernels/class_label.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -53,3 +54,15 @@ CREMA_HD inline void hinge_loss_backward(int64_t j, const HingeLossArgs& a, cons
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+// CUDA launchers of the bodies above (cuda_kernels/hinge_loss.cu); CUDA builds only.
+template <class T>
+void launch_hinge_loss_forward(Stream s, int64_t n, const kernels::HingeLossArgs& a, const T* x,
+                               const T* label, T* loss, T* state);
+template <class T>
+void launch_hinge_loss_backward(Stream s, int64_t n, const kernels::HingeLossArgs& a, const T* x,
+                                const T* label, T scale, T* dx);
+
+}  // namespace crema::cuda

@@ -7,6 +7,7 @@
 
 #include "core/hd.h"
 #include "cuda_kernels/class_label.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -62,3 +63,15 @@ CREMA_HD inline void infogain_loss_backward(int64_t i, const InfogainLossArgs& a
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+// CUDA launchers of the bodies above (cuda_kernels/infogain_loss.cu); CUDA builds only.
+template <class T>
+void launch_infogain_loss_forward(Stream s, int64_t n, const kernels::InfogainLossArgs& a,
+                                  const T* prob, const T* label, const T* h, T* loss, T* state);
+template <class T>
+void launch_infogain_loss_backward(Stream s, int64_t n, const kernels::InfogainLossArgs& a,
+                                   const T* prob, const T* label, const T* h, T scale, T* dx);
+
+}  // namespace crema::cuda

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -35,3 +36,14 @@ CREMA_HD inline void l1_loss_backward(int64_t j, const T* x0, const T* x1, T alp
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+// CUDA launchers of the bodies above (cuda_kernels/l1_loss.cu); CUDA builds only.
+template <class T>
+void launch_l1_loss_forward(Stream s, int64_t n, const kernels::L1LossArgs& a, const T* x0,
+                            const T* x1, double* partial);
+template <class T>
+void launch_l1_loss_backward(Stream s, int64_t n, const T* x0, const T* x1, T alpha, T* dx);
+
+}  // namespace crema::cuda

@@ -6,6 +6,7 @@
 
 #include "core/hd.h"
 #include "cuda_kernels/class_label.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -44,3 +45,18 @@ CREMA_HD inline void multinomial_logistic_loss_backward(int64_t j,
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+// CUDA launchers of the bodies above (cuda_kernels/multinomial_logistic_loss.cu); CUDA builds
+// only.
+template <class T>
+void launch_multinomial_logistic_loss_forward(Stream s, int64_t n,
+                                              const kernels::MultinomialLogisticLossArgs& a,
+                                              const T* prob, const T* label, T* loss, T* state);
+template <class T>
+void launch_multinomial_logistic_loss_backward(Stream s, int64_t n,
+                                               const kernels::MultinomialLogisticLossArgs& a,
+                                               const T* prob, const T* label, T scale, T* dx);
+
+}  // namespace crema::cuda

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -63,3 +64,18 @@ CREMA_HD inline void sigmoid_ce_loss_backward(int64_t j, const SigmoidCrossEntro
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+// CUDA launchers of the bodies above (cuda_kernels/sigmoid_cross_entropy_loss.cu); CUDA builds
+// only.
+template <class T>
+void launch_sigmoid_ce_loss_forward(Stream s, int64_t n,
+                                    const kernels::SigmoidCrossEntropyLossArgs& a, const T* x,
+                                    const T* t, double* loss, double* valid);
+template <class T>
+void launch_sigmoid_ce_loss_backward(Stream s, int64_t n,
+                                     const kernels::SigmoidCrossEntropyLossArgs& a, const T* x,
+                                     const T* t, T scale, T* dx);
+
+}  // namespace crema::cuda

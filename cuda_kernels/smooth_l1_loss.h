@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/hd.h"
+#include "cuda_kernels/launch.h"
 
 namespace crema::kernels {
 
@@ -52,3 +53,18 @@ CREMA_HD inline void smooth_l1_loss_backward(int64_t j, const SmoothL1LossArgs& 
 }
 
 }  // namespace crema::kernels
+
+namespace crema::cuda {
+
+// CUDA launchers of the bodies above (cuda_kernels/smooth_l1_loss.cu); CUDA builds only.
+// w_in and w_out may be null (no weights).
+template <class T>
+void launch_smooth_l1_loss_forward(Stream s, int64_t n, const kernels::SmoothL1LossArgs& a,
+                                   const T* x0, const T* x1, const T* w_in, const T* w_out,
+                                   double* partial);
+template <class T>
+void launch_smooth_l1_loss_backward(Stream s, int64_t n, const kernels::SmoothL1LossArgs& a,
+                                    const T* x0, const T* x1, const T* w_in, const T* w_out,
+                                    T alpha, T* dx);
+
+}  // namespace crema::cuda

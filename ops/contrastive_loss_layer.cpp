@@ -55,8 +55,16 @@ void ContrastiveLossLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bott
   parallel_for(ctx, a.num, [&](int64_t i) {
     kernels::contrastive_loss_forward(i, a, x0, x1, y, diff, dist_sq, loss, state);
   });
+  finish_forward(bottom, top);
+}
+
+template <class T>
+void ContrastiveLossLayer<T>::finish_forward(const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  const T* y = bottom[2]->cpu_data();
+  const T* loss = loss_.cpu_data();
+  const T* state = state_.cpu_data();
   double sum = 0;
-  for (int64_t i = 0; i < a.num; ++i) {
+  for (int64_t i = 0; i < args_.num; ++i) {
     if (state[i] == static_cast<T>(kernels::kLabelInvalid)) {
       std::ostringstream value;
       value << std::setprecision(std::numeric_limits<T>::max_digits10) << y[i];
@@ -67,21 +75,27 @@ void ContrastiveLossLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bott
     sum += loss[i];
   }
   top[0]->mutable_cpu_data()[0] =
-      static_cast<T>(sum / (2.0 * static_cast<double>(std::max<int64_t>(a.num, 1))));
+      static_cast<T>(sum / (2.0 * static_cast<double>(std::max<int64_t>(args_.num, 1))));
+}
+
+template <class T>
+T ContrastiveLossLayer<T>::backward_weight(const TensorVec<T>& top,
+                                           const std::vector<bool>& propagate_down) const {
+  CREMA_LAYER_CHECK(!propagate_down[2],
+                    "cannot backpropagate to the similarity labels (bottom "
+                    "2); set propagate_down: false for it");
+  return top[0]->cpu_diff()[0] / static_cast<T>(std::max<int64_t>(args_.num, 1));
 }
 
 template <class T>
 void ContrastiveLossLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                                            const std::vector<bool>& propagate_down,
                                            const TensorVec<T>& bottom) {
-  CREMA_LAYER_CHECK(!propagate_down[2],
-                    "cannot backpropagate to the similarity labels (bottom "
-                    "2); set propagate_down: false for it");
+  const T w = backward_weight(top, propagate_down);
   const T* y = bottom[2]->cpu_data();
   const T* diff = diff_.cpu_data();
   const T* dist_sq = dist_sq_.cpu_data();
   const kernels::ContrastiveLossArgs a = args_;
-  const T w = top[0]->cpu_diff()[0] / static_cast<T>(std::max<int64_t>(a.num, 1));
   for (int k = 0; k < 2; ++k) {
     if (!propagate_down[k]) continue;
     const T alpha = k == 0 ? w : -w;
@@ -91,6 +105,33 @@ void ContrastiveLossLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top
     });
   }
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void ContrastiveLossLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                          const TensorVec<T>& top) {
+  cuda::launch_contrastive_loss_forward<T>(
+      ctx.cuda_stream(), args_.num, args_, bottom[0]->gpu_data(ctx), bottom[1]->gpu_data(ctx),
+      bottom[2]->gpu_data(ctx), diff_.mutable_gpu_data(ctx), dist_sq_.mutable_gpu_data(ctx),
+      loss_.mutable_gpu_data(ctx), state_.mutable_gpu_data(ctx));
+  // Two values per pair come back for the label check and the fixed-order sum.
+  finish_forward(bottom, top);
+}
+
+template <class T>
+void ContrastiveLossLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                           const std::vector<bool>& propagate_down,
+                                           const TensorVec<T>& bottom) {
+  const T w = backward_weight(top, propagate_down);
+  for (int k = 0; k < 2; ++k) {
+    if (!propagate_down[k]) continue;
+    cuda::launch_contrastive_loss_backward<T>(ctx.cuda_stream(), args_.num * args_.dim, args_,
+                                              bottom[2]->gpu_data(ctx), diff_.gpu_data(ctx),
+                                              dist_sq_.gpu_data(ctx), k == 0 ? w : -w,
+                                              bottom[k]->mutable_gpu_diff(ctx));
+  }
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(ContrastiveLossLayer);
 

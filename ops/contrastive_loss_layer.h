@@ -23,13 +23,26 @@ class ContrastiveLossLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
+  /// The host half of forward, after the per-pair body ran (on either device): checks the
+  /// labels, sums the pair losses in a fixed order and writes the top.
+  void finish_forward(const TensorVec<T>& bottom, const TensorVec<T>& top);
+  /// The host half of backward on either device: rejects a gradient for the labels and returns
+  /// the loss weight over N.
+  T backward_weight(const TensorVec<T>& top, const std::vector<bool>& propagate_down) const;
+
   kernels::ContrastiveLossArgs args_;
   Tensor<T> diff_;     ///< a - b
   Tensor<T> dist_sq_;  ///< per pair

@@ -40,15 +40,25 @@ void EuclideanLossLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom
   T* diff = diff_.mutable_cpu_data();
   double* partial = partial_.mutable_cpu_data();
   const kernels::EuclideanLossArgs a = args_;
-  const int64_t blocks = partial_.count();
-  parallel_for_heavy(ctx, blocks, [&](int64_t i) {
+  parallel_for_heavy(ctx, partial_.count(), [&](int64_t i) {
     kernels::euclidean_loss_forward(i, a, x0, x1, diff, partial);
   });
+  finish_forward(top);
+}
+
+template <class T>
+void EuclideanLossLayer<T>::finish_forward(const TensorVec<T>& top) {
+  const double* partial = partial_.cpu_data();
   double sum = 0;
-  for (int64_t i = 0; i < blocks; ++i) sum += partial[i];
+  for (int64_t i = 0; i < partial_.count(); ++i) sum += partial[i];
   // An empty batch (N = 0) has loss 0 rather than 0/0.
   top[0]->mutable_cpu_data()[0] =
       static_cast<T>(sum / (2.0 * static_cast<double>(std::max<int64_t>(num_, 1))));
+}
+
+template <class T>
+T EuclideanLossLayer<T>::backward_weight(const TensorVec<T>& top) const {
+  return top[0]->cpu_diff()[0] / static_cast<T>(std::max<int64_t>(num_, 1));
 }
 
 template <class T>
@@ -56,7 +66,7 @@ void EuclideanLossLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                                          const std::vector<bool>& propagate_down,
                                          const TensorVec<T>& bottom) {
   const T* diff = diff_.cpu_data();
-  const T weight = top[0]->cpu_diff()[0] / static_cast<T>(std::max<int64_t>(num_, 1));
+  const T weight = backward_weight(top);
   for (int k = 0; k < 2; ++k) {
     if (!propagate_down[k]) continue;
     const T alpha = k == 0 ? weight : -weight;
@@ -65,6 +75,31 @@ void EuclideanLossLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                  [&](int64_t i) { kernels::euclidean_loss_backward(i, alpha, diff, dx); });
   }
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void EuclideanLossLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                        const TensorVec<T>& top) {
+  cuda::launch_euclidean_loss_forward<T>(
+      ctx.cuda_stream(), partial_.count(), args_, bottom[0]->gpu_data(ctx),
+      bottom[1]->gpu_data(ctx), diff_.mutable_gpu_data(ctx), partial_.mutable_gpu_data(ctx));
+  // One partial per block of kBlock elements comes back for the fixed-order sum.
+  finish_forward(top);
+}
+
+template <class T>
+void EuclideanLossLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                         const std::vector<bool>& propagate_down,
+                                         const TensorVec<T>& bottom) {
+  const T weight = backward_weight(top);
+  for (int k = 0; k < 2; ++k) {
+    if (!propagate_down[k]) continue;
+    cuda::launch_euclidean_loss_backward<T>(ctx.cuda_stream(), args_.count,
+                                            k == 0 ? weight : -weight, diff_.gpu_data(ctx),
+                                            bottom[k]->mutable_gpu_diff(ctx));
+  }
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(EuclideanLossLayer);
 

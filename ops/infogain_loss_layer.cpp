@@ -3,6 +3,7 @@
 #include "core/io.h"
 #include "core/parallel.h"
 #include "ops/class_label.h"
+#include "ops/gpu_copy.h"
 #include "ops/loss_normalization.h"
 
 namespace crema {
@@ -77,7 +78,7 @@ void InfogainLossLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
                                        const TensorVec<T>& top) {
   const T* x = bottom[0]->cpu_data();
   const T* label = bottom[1]->cpu_data();
-  const T* h = infogain(bottom);
+  const T* h = infogain(bottom).cpu_data();
   T* prob = prob_.mutable_cpu_data();
   T* loss = item_loss_.mutable_cpu_data();
   T* state = item_state_.mutable_cpu_data();
@@ -88,7 +89,17 @@ void InfogainLossLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
   parallel_for(ctx, positions, [&](int64_t i) {
     kernels::infogain_loss_forward(i, a, prob, label, h, loss, state);
   });
-  check_class_labels(state, label, positions, a.channels, axis_, a.has_ignore_label,
+  finish_forward(bottom, top);
+  if (top.size() > 1) top[1]->copy_from(prob_);
+}
+
+template <class T>
+void InfogainLossLayer<T>::finish_forward(const TensorVec<T>& bottom, const TensorVec<T>& top) {
+  const kernels::InfogainLossArgs& a = args_;
+  const int64_t positions = a.outer * a.inner;
+  const T* loss = item_loss_.cpu_data();
+  const T* state = item_state_.cpu_data();
+  check_class_labels(state, bottom[1]->cpu_data(), positions, a.channels, axis_, a.has_ignore_label,
                      a.ignore_label);
   double total = 0;
   int64_t valid = 0;
@@ -99,29 +110,65 @@ void InfogainLossLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
   const double normalizer = loss_normalizer(normalization_, a.outer, a.inner, valid);
   normalizer_ = static_cast<T>(normalizer);
   top[0]->mutable_cpu_data()[0] = static_cast<T>(total / normalizer);
-  if (top.size() > 1) top[1]->copy_from(prob_);
+}
+
+template <class T>
+T InfogainLossLayer<T>::backward_scale(const TensorVec<T>& top,
+                                       const std::vector<bool>& propagate_down) const {
+  CREMA_LAYER_CHECK(!propagate_down[1],
+                    "cannot backpropagate to labels (bottom 1); set propagate_down: false for it");
+  CREMA_LAYER_CHECK(propagate_down.size() < 3 || !propagate_down[2],
+                    "cannot backpropagate to the infogain matrix (bottom 2); set "
+                    "propagate_down: false for it");
+  return top[0]->cpu_diff()[0] / normalizer_;
 }
 
 template <class T>
 void InfogainLossLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                                         const std::vector<bool>& propagate_down,
                                         const TensorVec<T>& bottom) {
-  CREMA_LAYER_CHECK(!propagate_down[1],
-                    "cannot backpropagate to labels (bottom 1); set propagate_down: false for it");
-  CREMA_LAYER_CHECK(propagate_down.size() < 3 || !propagate_down[2],
-                    "cannot backpropagate to the infogain matrix (bottom 2); set "
-                    "propagate_down: false for it");
+  const T scale = backward_scale(top, propagate_down);
   if (!propagate_down[0]) return;
   const T* prob = prob_.cpu_data();
   const T* label = bottom[1]->cpu_data();
-  const T* h = infogain(bottom);
+  const T* h = infogain(bottom).cpu_data();
   T* dx = bottom[0]->mutable_cpu_diff();
-  const T scale = top[0]->cpu_diff()[0] / normalizer_;
   const kernels::InfogainLossArgs a = args_;
   parallel_for(ctx, a.outer * a.inner, [&](int64_t i) {
     kernels::infogain_loss_backward(i, a, prob, label, h, scale, dx);
   });
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void InfogainLossLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                       const TensorVec<T>& top) {
+  const int64_t positions = args_.outer * args_.inner;
+  T* prob = prob_.mutable_gpu_data(ctx);
+  cuda::launch_softmax_forward<T>(ctx.cuda_stream(), positions, softmax_, bottom[0]->gpu_data(ctx),
+                                  prob);
+  cuda::launch_infogain_loss_forward<T>(ctx.cuda_stream(), positions, args_, prob,
+                                        bottom[1]->gpu_data(ctx), infogain(bottom).gpu_data(ctx),
+                                        item_loss_.mutable_gpu_data(ctx),
+                                        item_state_.mutable_gpu_data(ctx));
+  // Two values per position come back for the label check and the fixed-order sum.
+  finish_forward(bottom, top);
+  if (top.size() > 1)
+    cuda::copy<T>(ctx, prob_.count(), prob_.gpu_data(ctx), top[1]->mutable_gpu_data(ctx));
+}
+
+template <class T>
+void InfogainLossLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                        const std::vector<bool>& propagate_down,
+                                        const TensorVec<T>& bottom) {
+  const T scale = backward_scale(top, propagate_down);
+  if (!propagate_down[0]) return;
+  cuda::launch_infogain_loss_backward<T>(ctx.cuda_stream(), args_.outer * args_.inner, args_,
+                                         prob_.gpu_data(ctx), bottom[1]->gpu_data(ctx),
+                                         infogain(bottom).gpu_data(ctx), scale,
+                                         bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(InfogainLossLayer);
 

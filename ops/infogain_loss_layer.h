@@ -30,16 +30,29 @@ class InfogainLossLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
-  const T* infogain(const TensorVec<T>& bottom) const {
-    return bottom.size() > 2 ? bottom[2]->cpu_data() : infogain_.cpu_data();
+  /// H: bottom 2 when given, else the matrix read from infogain_loss_param.source.
+  const Tensor<T>& infogain(const TensorVec<T>& bottom) const {
+    return bottom.size() > 2 ? *bottom[2] : infogain_;
   }
+  /// The host half of forward, after the per-position bodies ran (on either device): checks the
+  /// labels, sums the losses in a fixed order, sets the normalizer and writes top 0.
+  void finish_forward(const TensorVec<T>& bottom, const TensorVec<T>& top);
+  /// The host half of backward on either device: rejects gradients for the labels and H and
+  /// returns the loss weight over the normalizer.
+  T backward_scale(const TensorVec<T>& top, const std::vector<bool>& propagate_down) const;
 
   int axis_ = 1;
   LossParameter::NormalizationMode normalization_ = LossParameter::VALID;

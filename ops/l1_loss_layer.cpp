@@ -37,13 +37,23 @@ void L1LossLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
   const T* x1 = bottom[1]->cpu_data();
   double* partial = partial_.mutable_cpu_data();
   const kernels::L1LossArgs a = args_;
-  const int64_t blocks = partial_.count();
-  parallel_for_heavy(ctx, blocks,
+  parallel_for_heavy(ctx, partial_.count(),
                      [&](int64_t i) { kernels::l1_loss_forward(i, a, x0, x1, partial); });
+  finish_forward(top);
+}
+
+template <class T>
+void L1LossLayer<T>::finish_forward(const TensorVec<T>& top) {
+  const double* partial = partial_.cpu_data();
   double sum = 0;
-  for (int64_t i = 0; i < blocks; ++i) sum += partial[i];
+  for (int64_t i = 0; i < partial_.count(); ++i) sum += partial[i];
   top[0]->mutable_cpu_data()[0] =
       static_cast<T>(sum / static_cast<double>(std::max<int64_t>(num_, 1)));
+}
+
+template <class T>
+T L1LossLayer<T>::backward_weight(const TensorVec<T>& top) const {
+  return top[0]->cpu_diff()[0] / static_cast<T>(std::max<int64_t>(num_, 1));
 }
 
 template <class T>
@@ -52,7 +62,7 @@ void L1LossLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                                   const TensorVec<T>& bottom) {
   const T* x0 = bottom[0]->cpu_data();
   const T* x1 = bottom[1]->cpu_data();
-  const T w = top[0]->cpu_diff()[0] / static_cast<T>(std::max<int64_t>(num_, 1));
+  const T w = backward_weight(top);
   for (int k = 0; k < 2; ++k) {
     if (!propagate_down[k]) continue;
     const T alpha = k == 0 ? w : -w;
@@ -61,6 +71,31 @@ void L1LossLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
                  [&](int64_t j) { kernels::l1_loss_backward(j, x0, x1, alpha, dx); });
   }
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void L1LossLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                 const TensorVec<T>& top) {
+  cuda::launch_l1_loss_forward<T>(ctx.cuda_stream(), partial_.count(), args_,
+                                  bottom[0]->gpu_data(ctx), bottom[1]->gpu_data(ctx),
+                                  partial_.mutable_gpu_data(ctx));
+  // One partial per block of kBlock elements comes back for the fixed-order sum.
+  finish_forward(top);
+}
+
+template <class T>
+void L1LossLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                  const std::vector<bool>& propagate_down,
+                                  const TensorVec<T>& bottom) {
+  const T w = backward_weight(top);
+  for (int k = 0; k < 2; ++k) {
+    if (!propagate_down[k]) continue;
+    cuda::launch_l1_loss_backward<T>(ctx.cuda_stream(), args_.count, bottom[0]->gpu_data(ctx),
+                                     bottom[1]->gpu_data(ctx), k == 0 ? w : -w,
+                                     bottom[k]->mutable_gpu_diff(ctx));
+  }
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(L1LossLayer);
 

@@ -46,33 +46,69 @@ void SigmoidCrossEntropyLossLayer<T>::forward_cpu(Context& ctx, const TensorVec<
   double* loss = partial_loss_.mutable_cpu_data();
   double* valid = partial_valid_.mutable_cpu_data();
   const kernels::SigmoidCrossEntropyLossArgs a = args_;
-  const int64_t blocks = partial_loss_.count();
-  parallel_for_heavy(ctx, blocks,
+  parallel_for_heavy(ctx, partial_loss_.count(),
                      [&](int64_t i) { kernels::sigmoid_ce_loss_forward(i, a, x, t, loss, valid); });
+  finish_forward(top);
+}
+
+template <class T>
+void SigmoidCrossEntropyLossLayer<T>::finish_forward(const TensorVec<T>& top) {
+  const double* loss = partial_loss_.cpu_data();
+  const double* valid = partial_valid_.cpu_data();
   double sum = 0, n = 0;
-  for (int64_t i = 0; i < blocks; ++i) sum += loss[i], n += valid[i];
-  const int64_t inner = outer_ > 0 ? a.count / outer_ : 0;
+  for (int64_t i = 0; i < partial_loss_.count(); ++i) sum += loss[i], n += valid[i];
+  const int64_t inner = outer_ > 0 ? args_.count / outer_ : 0;
   const double normalizer = loss_normalizer(normalization_, outer_, inner, static_cast<int64_t>(n));
   normalizer_ = static_cast<T>(normalizer);
   top[0]->mutable_cpu_data()[0] = static_cast<T>(sum / normalizer);
 }
 
 template <class T>
-void SigmoidCrossEntropyLossLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
-                                                   const std::vector<bool>& propagate_down,
-                                                   const TensorVec<T>& bottom) {
+T SigmoidCrossEntropyLossLayer<T>::backward_scale(const TensorVec<T>& top,
+                                                  const std::vector<bool>& propagate_down) const {
   CREMA_LAYER_CHECK(!propagate_down[1],
                     "cannot backpropagate to the targets (bottom 1); set "
                     "propagate_down: false for it");
+  return top[0]->cpu_diff()[0] / normalizer_;
+}
+
+template <class T>
+void SigmoidCrossEntropyLossLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
+                                                   const std::vector<bool>& propagate_down,
+                                                   const TensorVec<T>& bottom) {
+  const T scale = backward_scale(top, propagate_down);
   if (!propagate_down[0]) return;
   const T* x = bottom[0]->cpu_data();
   const T* t = bottom[1]->cpu_data();
   T* dx = bottom[0]->mutable_cpu_diff();
-  const T scale = top[0]->cpu_diff()[0] / normalizer_;
   const kernels::SigmoidCrossEntropyLossArgs a = args_;
   parallel_for(ctx, a.count,
                [&](int64_t j) { kernels::sigmoid_ce_loss_backward(j, a, x, t, scale, dx); });
 }
+
+#if CREMA_WITH_CUDA
+template <class T>
+void SigmoidCrossEntropyLossLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
+                                                  const TensorVec<T>& top) {
+  cuda::launch_sigmoid_ce_loss_forward<T>(ctx.cuda_stream(), partial_loss_.count(), args_,
+                                          bottom[0]->gpu_data(ctx), bottom[1]->gpu_data(ctx),
+                                          partial_loss_.mutable_gpu_data(ctx),
+                                          partial_valid_.mutable_gpu_data(ctx));
+  // Two partials per block of kBlock elements come back for the fixed-order sums.
+  finish_forward(top);
+}
+
+template <class T>
+void SigmoidCrossEntropyLossLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
+                                                   const std::vector<bool>& propagate_down,
+                                                   const TensorVec<T>& bottom) {
+  const T scale = backward_scale(top, propagate_down);
+  if (!propagate_down[0]) return;
+  cuda::launch_sigmoid_ce_loss_backward<T>(ctx.cuda_stream(), args_.count, args_,
+                                           bottom[0]->gpu_data(ctx), bottom[1]->gpu_data(ctx),
+                                           scale, bottom[0]->mutable_gpu_diff(ctx));
+}
+#endif
 
 CREMA_INSTANTIATE_CLASS(SigmoidCrossEntropyLossLayer);
 

@@ -24,13 +24,26 @@ class SigmoidCrossEntropyLossLayer : public Layer<T> {
 
   void layer_setup(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void reshape(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  bool has_gpu_path() const override { return CREMA_WITH_CUDA != 0; }
 
  protected:
   void forward_cpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
   void backward_cpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
                     const TensorVec<T>& bottom) override;
+#if CREMA_WITH_CUDA
+  void forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) override;
+  void backward_gpu(Context& ctx, const TensorVec<T>& top, const std::vector<bool>& propagate_down,
+                    const TensorVec<T>& bottom) override;
+#endif
 
  private:
+  /// The host half of forward, after the block body ran (on either device): adds the block
+  /// partials in order, sets the normalizer and writes the top.
+  void finish_forward(const TensorVec<T>& top);
+  /// The host half of backward on either device: rejects a gradient for the targets and
+  /// returns the loss weight over the normalizer.
+  T backward_scale(const TensorVec<T>& top, const std::vector<bool>& propagate_down) const;
+
   /// Elements per forward work item; fixed so the sum does not depend on the thread count.
   static constexpr int64_t kBlock = 1 << 14;
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_compare.h"
 #include "tests/reference/contrastive_loss_ref.h"
 #include "tests/test_util.h"
 
@@ -194,6 +195,55 @@ TEST(ContrastiveLoss, Errors) {
   EXPECT_TRUE(layer->allow_force_backward(1));
   forward();
   EXPECT_THROW(layer->backward(ctx, top, {true, true, true}, bottom), ConfigError);
+}
+
+// Bottom b of fill_pairs(margin, legacy) for pairs of `dim` features: the GPU check fills its
+// bottoms one at a time, so each call draws all three from the same seed and keeps one.
+template <class T>
+test::BottomFill<T> pair_fill(int64_t dim, double margin, bool legacy) {
+  return [=](size_t b, Tensor<T>& t, uint64_t seed) {
+    const int64_t n = b == 2 ? t.count() : t.shape(0);
+    Tensor<T> x0({n, dim}), x1({n, dim}), y({n});
+    fill_pairs(x0, x1, y, margin, legacy, seed - b);
+    const Tensor<T>& src = b == 0 ? x0 : b == 1 ? x1 : y;
+    std::copy(src.cpu_data(), src.cpu_data() + src.count(), t.mutable_cpu_data());
+  };
+}
+
+TEST(GpuContrastiveLoss, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  for (bool legacy : {false, true}) {
+    for (double margin : {1.0, 2.0}) {
+      SCOPED_TRACE(loss_text(margin, legacy));
+      // The pair's squared distance is a sum that nvcc may fuse into multiply-adds; the
+      // non-legacy form also takes its sqrt.
+      test::expect_gpu_matches_cpu<float>(
+          loss_text(margin, legacy), {{6, 5}, {6, 5}, {6}},
+          {.tol = test::kGpuMathTol, .num_tops = 1, .propagate_down = {true, true, false}},
+          pair_fill<float>(5, margin, legacy));
+    }
+  }
+  // Only the first bottom takes a gradient.
+  test::expect_gpu_matches_cpu<float>(
+      loss_text(1, false, "loss_weight: 0.5"), {{4, 3, 1, 1}, {4, 3, 1, 1}, {4, 1}},
+      {.tol = test::kGpuMathTol, .num_tops = 1, .propagate_down = {true, false, false}},
+      pair_fill<float>(3, 1, false));
+}
+
+TEST(GpuContrastiveLoss, BadLabelSameErrorAsCpu) {
+  CREMA_REQUIRE_GPU();
+  Context cpu = Context::cpu(1), gpu = Context::gpu(0, 1);
+  Tensor<float> a({4, 3}), b({4, 3}), y({4}), loss;
+  fill_pairs(a, b, y, 1.0, false, 8);
+  TensorVec<float> bottom{&a, &b, &y}, top{&loss};
+  auto on_cpu = make_layer<float>(loss_text(1, false), cpu, bottom, top);
+  auto on_gpu = make_layer<float>(loss_text(1, false), gpu, bottom, top);
+  for (float bad : {2.0f, 0.5f, -1.0f}) {
+    y.mutable_cpu_data()[2] = bad;
+    const std::string want = data_error_of([&] { on_cpu->forward(cpu, bottom, top); });
+    EXPECT_NE(want.find("at position 2"), std::string::npos) << want;
+    EXPECT_EQ(data_error_of([&] { on_gpu->forward(gpu, bottom, top); }), want);
+  }
 }
 
 }  // namespace

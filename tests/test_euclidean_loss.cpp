@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "tests/gpu_compare.h"
 #include "tests/reference/euclidean_loss_ref.h"
 #include "tests/test_util.h"
 
@@ -135,6 +136,24 @@ TEST(EuclideanLoss, ShapeErrors) {
   auto layer = make_layer<float>(kText, ctx, bottom, top);
   b.reshape({2, 4});
   EXPECT_THROW(layer->forward(ctx, bottom, top), ShapeError);
+}
+
+TEST(GpuEuclideanLoss, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  // Bitwise in float: a - b and alpha * diff round once, the square of a float is exact in
+  // double (so a fused multiply-add rounds as the host's multiply then add), and the block
+  // partials are added on the host in the same order.
+  const std::vector<std::vector<std::vector<int64_t>>> cases = {
+      {{4, 3}, {4, 3}}, {{2, 12}, {2, 3, 4}}, {{3, 20000}, {3, 20000}}};
+  for (const auto& shapes : cases)
+    test::expect_gpu_matches_cpu<float>(kText, shapes,
+                                        {.tol = 0, .num_tops = 1, .lo = -2, .hi = 2});
+  for (const std::vector<bool>& down : {std::vector<bool>{true, false}, {false, true}})
+    test::expect_gpu_matches_cpu<float>(std::string(kText) + " loss_weight: 0.5", {{3, 5}, {3, 5}},
+                                        {.tol = 0, .num_tops = 1, .propagate_down = down});
+  // In double nvcc's fused multiply-add of the squares rounds once where the host rounds twice.
+  test::expect_gpu_matches_cpu<double>(kText, {{3, 20000}, {3, 20000}},
+                                       {.tol = 1e-12, .num_tops = 1});
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_compare.h"
 #include "tests/reference/hinge_loss_ref.h"
 #include "tests/test_util.h"
 
@@ -176,6 +177,50 @@ TEST(HingeLoss, Errors) {
   forward();
   EXPECT_FALSE(layer->allow_force_backward(1));
   EXPECT_THROW(layer->backward(ctx, top, {true, true}, bottom), ConfigError);
+}
+
+// Scores away from the kinks and labels of `classes` classes, for the GPU check.
+template <class T>
+test::BottomFill<T> scores_and_labels(int64_t classes) {
+  return [=](size_t b, Tensor<T>& t, uint64_t seed) {
+    if (b == 0)
+      fill_scores(t, seed);
+    else
+      fill_labels(t, classes, seed);
+  };
+}
+
+TEST(GpuHingeLoss, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  for (bool l2 : {false, true}) {
+    SCOPED_TRACE(loss_text(l2));
+    // L1 adds hinge values and scales once per element: bitwise. L2 sums squares, which nvcc
+    // may fuse into multiply-adds.
+    const double tol = l2 ? test::kGpuMathTol : 0.0;
+    test::expect_gpu_matches_cpu<float>(
+        loss_text(l2), {{5, 4}, {5}}, {.tol = tol, .num_tops = 1, .propagate_down = {true, false}},
+        scores_and_labels<float>(4));
+    test::expect_gpu_matches_cpu<float>(
+        loss_text(l2, "loss_weight: 2"), {{3, 2, 3}, {3, 1}},
+        {.tol = tol, .num_tops = 1, .propagate_down = {true, false}}, scores_and_labels<float>(6));
+  }
+}
+
+TEST(GpuHingeLoss, BadLabelSameErrorAsCpu) {
+  CREMA_REQUIRE_GPU();
+  Context cpu = Context::cpu(1), gpu = Context::gpu(0, 1);
+  Tensor<float> x({4, 3}), labels({4}), loss;
+  fill_scores(x, 10);
+  fill_labels(labels, 3, 11);
+  TensorVec<float> bottom{&x, &labels}, top{&loss};
+  auto on_cpu = make_layer<float>(loss_text(false), cpu, bottom, top);
+  auto on_gpu = make_layer<float>(loss_text(false), gpu, bottom, top);
+  for (float bad : {3.0f, -1.0f, 1.5f}) {
+    labels.mutable_cpu_data()[2] = bad;
+    const std::string want = data_error_of([&] { on_cpu->forward(cpu, bottom, top); });
+    EXPECT_NE(want.find("at position 2"), std::string::npos) << want;
+    EXPECT_EQ(data_error_of([&] { on_gpu->forward(gpu, bottom, top); }), want);
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/io.h"
+#include "tests/gpu_compare.h"
 #include "tests/reference/infogain_loss_ref.h"
 #include "tests/test_util.h"
 
@@ -278,6 +279,80 @@ TEST(InfogainLoss, Errors) {
   EXPECT_FALSE(layer->allow_force_backward(2));
   EXPECT_THROW(layer->backward(ctx, top, {true, true, false}, bottom), ConfigError);
   EXPECT_THROW(layer->backward(ctx, top, {true, false, true}, bottom), ConfigError);
+}
+
+// Scores, labels (with `ignore`, every third the ignore_label 255) and H for the GPU check.
+template <class T>
+test::BottomFill<T> infogain_fill(int64_t classes, bool ignore = true) {
+  return [=](size_t b, Tensor<T>& t, uint64_t seed) {
+    if (b == 0)
+      test::fill_uniform(t, -3, 3, seed);
+    else if (b == 1)
+      fill_labels(t, classes, seed, ignore ? 3 : 0, 255);
+    else
+      fill_infogain(t, classes, seed);
+  };
+}
+
+// The softmax (exp) and the loss (log) use device math: kGpuMathTol in float.
+TEST(GpuInfogainLoss, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  // H as bottom 2, every normalization, with and without the probability top. One round: the
+  // check grows axis 0 of every bottom, H's too.
+  for (const Case& c : kCases) {
+    const int axis = c.axis < 0 ? c.axis + static_cast<int>(c.scores.size()) : c.axis;
+    const int64_t classes = c.scores[axis];
+    for (const Mode& m : kModes) {
+      for (int tops : {1, 2}) {
+        const std::string text = loss_text(c.axis, m.text + " ignore_label: 255");
+        SCOPED_TRACE(shape_string(c.scores) + " " + text + " tops " + std::to_string(tops));
+        test::expect_gpu_matches_cpu<float>(text, {c.scores, c.labels, {classes, classes}},
+                                            {.tol = test::kGpuMathTol,
+                                             .num_tops = tops,
+                                             .rounds = 1,
+                                             .propagate_down = {true, false, false}},
+                                            infogain_fill<float>(classes));
+      }
+    }
+  }
+  // H from infogain_loss_param.source, two rounds (labels keep the scores' axis 0).
+  const std::vector<Case> cases = {
+      {{4, 5}, 1, {4}}, {{2, 3, 4, 2}, 2, {2, 3, 2}}, {{3, 2, 4}, -1, {3, 2}}};
+  for (const Case& c : cases) {
+    const int axis = c.axis < 0 ? c.axis + static_cast<int>(c.scores.size()) : c.axis;
+    const int64_t classes = c.scores[axis];
+    Tensor<float> h;
+    fill_infogain(h, classes, 71);
+    const std::string source = write_infogain_file(h, "gpu_" + std::to_string(classes));
+    for (bool ignore : {false, true}) {
+      const std::string lp = ignore ? "normalization: FULL ignore_label: 255" : "";
+      const std::string text = loss_text(c.axis, lp, "loss_weight: 0.5 loss_weight: 0", source);
+      SCOPED_TRACE(shape_string(c.scores) + " " + text);
+      test::expect_gpu_matches_cpu<float>(
+          text, {c.scores, c.labels},
+          {.tol = test::kGpuMathTol, .num_tops = 2, .propagate_down = {true, false}},
+          infogain_fill<float>(classes, ignore));
+    }
+  }
+}
+
+TEST(GpuInfogainLoss, BadLabelSameErrorAsCpu) {
+  CREMA_REQUIRE_GPU();
+  Context cpu = Context::cpu(1), gpu = Context::gpu(0, 1);
+  Tensor<float> x({2, 4, 3}), labels({2, 3}), h, loss;
+  test::fill_uniform(x, -1, 1, 72);
+  fill_labels(labels, 4, 73);
+  fill_infogain(h, 4, 74);
+  TensorVec<float> bottom{&x, &labels, &h}, top{&loss};
+  const std::string text = loss_text(1, "ignore_label: 255");
+  auto on_cpu = make_layer<float>(text, cpu, bottom, top);
+  auto on_gpu = make_layer<float>(text, gpu, bottom, top);
+  for (float bad : {4.0f, -1.0f, 0.5f}) {
+    labels.mutable_cpu_data()[4] = bad;
+    const std::string want = data_error_of([&] { on_cpu->forward(cpu, bottom, top); });
+    EXPECT_NE(want.find("at position 4"), std::string::npos) << want;
+    EXPECT_EQ(data_error_of([&] { on_gpu->forward(gpu, bottom, top); }), want);
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_compare.h"
 #include "tests/reference/l1_loss_ref.h"
 #include "tests/test_util.h"
 
@@ -148,6 +149,27 @@ TEST(L1Loss, ShapeErrors) {
     EXPECT_NE(msg.find("2x3 (6)"), std::string::npos) << msg;
   }
   EXPECT_THROW(make_layer<float>(kText, ctx, {&a}, top), ConfigError);
+}
+
+// Bitwise: |a - b| is summed in double in the same order on both devices (no products to
+// fuse), the block partials are added on the host, and alpha * sign(a - b) rounds once.
+TEST(GpuL1Loss, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  const std::vector<std::vector<std::vector<int64_t>>> cases = {
+      {{4, 3}, {4, 3}}, {{2, 12}, {2, 3, 4}}, {{3, 20000}, {3, 20000}}};
+  for (const auto& shapes : cases) {
+    test::expect_gpu_matches_cpu<float>(kText, shapes,
+                                        {.tol = 0, .num_tops = 1, .lo = -2, .hi = 2});
+    test::expect_gpu_matches_cpu<double>(kText, shapes, {.tol = 0, .num_tops = 1});
+  }
+  // Values on a coarse grid, so a == b (the zero subgradient) happens often.
+  const test::BottomFill<float> grid = [](size_t, Tensor<float>& t, uint64_t seed) {
+    test::fill_uniform(t, -2, 2, seed);
+    for (int64_t i = 0; i < t.count(); ++i) t.mutable_cpu_data()[i] = std::round(t.cpu_data()[i]);
+  };
+  for (const std::vector<bool>& down : {std::vector<bool>{true, false}, {false, true}})
+    test::expect_gpu_matches_cpu<float>(std::string(kText) + " loss_weight: 0.5", {{6, 5}, {6, 5}},
+                                        {.tol = 0, .num_tops = 1, .propagate_down = down}, grid);
 }
 
 }  // namespace

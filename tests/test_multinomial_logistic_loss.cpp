@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_compare.h"
 #include "tests/reference/multinomial_logistic_loss_ref.h"
 #include "tests/test_util.h"
 
@@ -157,6 +158,52 @@ TEST(MultinomialLogisticLoss, Errors) {
   forward();
   EXPECT_FALSE(layer->allow_force_backward(1));
   EXPECT_THROW(layer->backward(ctx, top, {true, true}, bottom), ConfigError);
+}
+
+// Probabilities in [0.01, 1) with a zero at the first sample's true class (the clamped log),
+// and labels of `classes` classes, for the GPU check.
+template <class T>
+test::BottomFill<T> prob_and_labels(int64_t classes) {
+  return [=](size_t b, Tensor<T>& t, uint64_t seed) {
+    if (b == 1) {
+      fill_labels(t, classes, seed);
+      return;
+    }
+    test::fill_uniform(t, 0.01, 1, seed);
+    Tensor<T> labels({t.shape(0)});
+    fill_labels(labels, classes, seed + 1);
+    t.mutable_cpu_data()[static_cast<int64_t>(labels.cpu_data()[0])] = T(0);
+  };
+}
+
+TEST(GpuMultinomialLogisticLoss, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  // The loss takes a log (device math); the gradient is one division per element.
+  test::expect_gpu_matches_cpu<float>(
+      loss_text(), {{5, 4}, {5}},
+      {.tol = test::kGpuMathTol, .num_tops = 1, .propagate_down = {true, false}},
+      prob_and_labels<float>(4));
+  test::expect_gpu_matches_cpu<float>(
+      loss_text("loss_weight: 0.5"), {{3, 6, 1, 1}, {3, 1, 1, 1}},
+      {.tol = test::kGpuMathTol, .num_tops = 1, .propagate_down = {true, false}},
+      prob_and_labels<float>(6));
+}
+
+TEST(GpuMultinomialLogisticLoss, BadLabelSameErrorAsCpu) {
+  CREMA_REQUIRE_GPU();
+  Context cpu = Context::cpu(1), gpu = Context::gpu(0, 1);
+  Tensor<float> p({4, 3}), labels({4}), loss;
+  test::fill_uniform(p, 0.1, 1, 11);
+  fill_labels(labels, 3, 12);
+  TensorVec<float> bottom{&p, &labels}, top{&loss};
+  auto on_cpu = make_layer<float>(loss_text(), cpu, bottom, top);
+  auto on_gpu = make_layer<float>(loss_text(), gpu, bottom, top);
+  for (float bad : {3.0f, -2.0f, 0.25f}) {
+    labels.mutable_cpu_data()[1] = bad;
+    const std::string want = data_error_of([&] { on_cpu->forward(cpu, bottom, top); });
+    EXPECT_NE(want.find("at position 1"), std::string::npos) << want;
+    EXPECT_EQ(data_error_of([&] { on_gpu->forward(gpu, bottom, top); }), want);
+  }
 }
 
 }  // namespace

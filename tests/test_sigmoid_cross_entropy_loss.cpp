@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_compare.h"
 #include "tests/reference/sigmoid_cross_entropy_loss_ref.h"
 #include "tests/test_util.h"
 
@@ -179,6 +180,36 @@ TEST(SigmoidCrossEntropyLoss, Errors) {
   EXPECT_FALSE(layer->allow_force_backward(1));
   layer->forward(ctx, {&x, &t}, top);
   EXPECT_THROW(layer->backward(ctx, top, {true, true}, {&x, &t}), ConfigError);
+}
+
+// Scores in [-6, 6) and targets with every fourth the ignore_label -1, for the GPU check.
+template <class T>
+void scores_and_targets(size_t b, Tensor<T>& t, uint64_t seed) {
+  if (b == 0)
+    test::fill_uniform(t, -6, 6, seed);
+  else
+    fill_targets(t, seed, 4, -1);
+}
+
+// The element loss and the sigmoid use exp and log1p (device math): kGpuMathTol in float.
+TEST(GpuSigmoidCrossEntropyLoss, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  for (const Mode& m : kModes) {
+    for (bool ignore : {false, true}) {
+      const std::string text = loss_text(m.text + (ignore ? " ignore_label: -1" : ""));
+      SCOPED_TRACE(text);
+      test::expect_gpu_matches_cpu<float>(
+          text, {{4, 3}, {4, 3}},
+          {.tol = test::kGpuMathTol, .num_tops = 1, .propagate_down = {true, false}},
+          scores_and_targets<float>);
+    }
+  }
+  // Several forward blocks; targets of another shape with the same N and count.
+  test::expect_gpu_matches_cpu<float>(
+      loss_text("ignore_label: -1 normalization: VALID", "loss_weight: 0.5"),
+      {{2, 3, 100, 100}, {2, 30000}},
+      {.tol = test::kGpuMathTol, .num_tops = 1, .propagate_down = {true, false}},
+      scores_and_targets<float>);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/gpu_compare.h"
 #include "tests/reference/smooth_l1_loss_ref.h"
 #include "tests/test_util.h"
 
@@ -180,6 +181,43 @@ TEST(SmoothL1Loss, Errors) {
   layer->forward(ctx, bottom, top);
   EXPECT_THROW(layer->backward(ctx, top, {true, true, true, false}, bottom), ConfigError);
   EXPECT_THROW(layer->backward(ctx, top, {true, true, false, true}, bottom), ConfigError);
+}
+
+// Bottom b of fill_inputs (a, b and, with `weights`, w_in and w_out; all of one shape): the GPU
+// check fills its bottoms one at a time, so each call draws all of them from the same seed.
+template <class T>
+test::BottomFill<T> inputs_fill(double sigma, bool weights) {
+  return [=](size_t b, Tensor<T>& t, uint64_t seed) {
+    Tensor<T> x0(t.shape()), x1(t.shape()), wi(t.shape()), wo(t.shape());
+    fill_inputs(x0, x1, weights ? &wi : nullptr, weights ? &wo : nullptr, sigma, seed - b);
+    const Tensor<T>* all[] = {&x0, &x1, &wi, &wo};
+    std::copy(all[b]->cpu_data(), all[b]->cpu_data() + t.count(), t.mutable_cpu_data());
+  };
+}
+
+// The forward sums w_out * f(d) in double, which nvcc may fuse into multiply-adds.
+TEST(GpuSmoothL1Loss, MatchesCpu) {
+  CREMA_REQUIRE_GPU();
+  for (bool weights : {false, true}) {
+    for (double sigma : {1.0, 3.0}) {
+      SCOPED_TRACE(std::to_string(sigma) + (weights ? " weighted" : ""));
+      const std::vector<int64_t> shape{3, 5, 2};
+      std::vector<std::vector<int64_t>> shapes(weights ? 4 : 2, shape);
+      std::vector<bool> down(shapes.size(), false);
+      down[0] = down[1] = true;
+      test::expect_gpu_matches_cpu<float>(
+          loss_text(sigma), shapes,
+          {.tol = test::kGpuMathTol, .num_tops = 1, .propagate_down = down},
+          inputs_fill<float>(sigma, weights));
+    }
+  }
+  // Several forward blocks, and one feature bottom at a time.
+  for (const std::vector<bool>& down :
+       {std::vector<bool>{true, false, false, false}, {false, true, false, false}})
+    test::expect_gpu_matches_cpu<float>(
+        loss_text(1, "loss_weight: 0.5"), std::vector<std::vector<int64_t>>(4, {2, 20000}),
+        {.tol = test::kGpuMathTol, .num_tops = 1, .propagate_down = down},
+        inputs_fill<float>(1, true));
 }
 
 }  // namespace
