@@ -24,20 +24,6 @@ class ConvolutionLayer : public ConvLayerBase<T> {
                     const TensorVec<T>& bottom) override;
 
  private:
-  using ConvLayerBase<T>::num_output_;
-  using ConvLayerBase<T>::channels_;
-  using ConvLayerBase<T>::group_;
-  using ConvLayerBase<T>::kernel_h_;
-  using ConvLayerBase<T>::kernel_w_;
-  using ConvLayerBase<T>::pad_h_;
-  using ConvLayerBase<T>::pad_w_;
-  using ConvLayerBase<T>::stride_h_;
-  using ConvLayerBase<T>::stride_w_;
-  using ConvLayerBase<T>::dilation_h_;
-  using ConvLayerBase<T>::dilation_w_;
-  using ConvLayerBase<T>::bias_term_;
-  using ConvLayerBase<T>::args_;
-  using ConvLayerBase<T>::col_buffer_;
   Tensor<T> out_buffer_;       // num_output x (chunk * out_h * out_w): GEMM layout of a chunk
   Tensor<T> bias_multiplier_;  // ones(chunk * out_h * out_w)
 };

@@ -27,20 +27,6 @@ class DeconvolutionLayer : public ConvLayerBase<T> {
                     const TensorVec<T>& bottom) override;
 
  private:
-  using ConvLayerBase<T>::num_output_;
-  using ConvLayerBase<T>::channels_;
-  using ConvLayerBase<T>::group_;
-  using ConvLayerBase<T>::kernel_h_;
-  using ConvLayerBase<T>::kernel_w_;
-  using ConvLayerBase<T>::pad_h_;
-  using ConvLayerBase<T>::pad_w_;
-  using ConvLayerBase<T>::stride_h_;
-  using ConvLayerBase<T>::stride_w_;
-  using ConvLayerBase<T>::dilation_h_;
-  using ConvLayerBase<T>::dilation_w_;
-  using ConvLayerBase<T>::bias_term_;
-  using ConvLayerBase<T>::args_;
-  using ConvLayerBase<T>::col_buffer_;
   Tensor<T> in_buffer_;  // C x (chunk * H * W): GEMM layout of a bottom chunk (data or diff)
 };
 
