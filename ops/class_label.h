@@ -7,10 +7,14 @@
 #include <limits>
 #include <sstream>
 #include <string>
+#include <vector>
 
+#include "core/context.h"
 #include "core/error.h"
+#include "core/parallel.h"
 #include "core/tensor.h"
 #include "cuda_kernels/class_label.h"
+#include "ops/gpu_scratch.h"
 
 namespace crema {
 
@@ -54,5 +58,55 @@ void check_class_labels(const T* state, const T* label, int64_t n, int64_t class
       throw_bad_label(label[i], i, classes, axis, has_ignore_label, ignore_label);
   }
 }
+
+/// The sum of a per-position loss and the count of its labelled positions, taken in blocks of
+/// positions on the pass's device (label_block_sum) and added on the host in block order, so the
+/// result is the same on every device and thread count and only the blocks leave a GPU. The first
+/// invalid label is reported (throw_bad_label).
+template <class T>
+class LabelLossSum {
+ public:
+  struct Result {
+    double total = 0;
+    int64_t valid = 0;
+  };
+
+  /// value and state (n positions, see decode_label) are on ctx's device; label is the bottom
+  /// of raw labels, read on the host only to report a bad one.
+  Result sum(const Context& ctx, int64_t n, const T* value, const T* state, const Tensor<T>& label,
+             int64_t classes, int axis, bool has_ignore_label, int ignore_label) {
+    const int64_t nb = (n + kBlock - 1) / kBlock;
+    const kernels::LabelBlock* blocks = nullptr;
+    // The launcher call is T-dependent, so a CPU-only build never instantiates it.
+    if constexpr (CREMA_WITH_CUDA != 0) {
+      if (ctx.on_gpu()) {
+        cuda::launch_label_block_sum<T>(ctx.cuda_stream(), nb, n, kBlock, value, state,
+                                        blocks_d_.resize(ctx, nb));
+        blocks = blocks_d_.to_host();
+      }
+    }
+    if (blocks == nullptr) {
+      blocks_.resize(static_cast<size_t>(nb));
+      kernels::LabelBlock* out = blocks_.data();
+      parallel_for(ctx, nb,
+                   [&](int64_t b) { kernels::label_block_sum(b, n, kBlock, value, state, out); });
+      blocks = out;
+    }
+    Result r;
+    for (int64_t b = 0; b < nb; ++b) {
+      const int64_t bad = blocks[b].first_invalid;
+      if (bad >= 0)
+        throw_bad_label(label.cpu_data()[bad], bad, classes, axis, has_ignore_label, ignore_label);
+      r.total += blocks[b].sum;
+      r.valid += blocks[b].valid;
+    }
+    return r;
+  }
+
+ private:
+  static constexpr int64_t kBlock = 4096;  // positions per block: few blocks to read back
+  std::vector<kernels::LabelBlock> blocks_;
+  cuda::DeviceScratch<kernels::LabelBlock> blocks_d_;
+};
 
 }  // namespace crema

@@ -3,7 +3,7 @@
 #include "core/io.h"
 #include "core/parallel.h"
 #include "ops/class_label.h"
-#include "ops/gpu_copy.h"
+#include "ops/device_ops.h"
 #include "ops/loss_normalization.h"
 
 namespace crema {
@@ -89,27 +89,22 @@ void InfogainLossLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bottom,
   parallel_for(ctx, positions, [&](int64_t i) {
     kernels::infogain_loss_forward(i, a, prob, label, h, loss, state);
   });
-  finish_forward(bottom, top);
-  if (top.size() > 1) top[1]->copy_from(prob_);
+  finish_forward(ctx, loss, state, bottom, top);
 }
 
 template <class T>
-void InfogainLossLayer<T>::finish_forward(const TensorVec<T>& bottom, const TensorVec<T>& top) {
+void InfogainLossLayer<T>::finish_forward(Context& ctx, const T* loss, const T* state,
+                                          const TensorVec<T>& bottom, const TensorVec<T>& top) {
   const kernels::InfogainLossArgs& a = args_;
-  const int64_t positions = a.outer * a.inner;
-  const T* loss = item_loss_.cpu_data();
-  const T* state = item_state_.cpu_data();
-  check_class_labels(state, bottom[1]->cpu_data(), positions, a.channels, axis_, a.has_ignore_label,
-                     a.ignore_label);
-  double total = 0;
-  int64_t valid = 0;
-  for (int64_t i = 0; i < positions; ++i) {
-    total += loss[i];
-    valid += state[i] >= T(0);
-  }
+  const auto [total, valid] = loss_sum_.sum(ctx, a.outer * a.inner, loss, state, *bottom[1],
+                                            a.channels, axis_, a.has_ignore_label, a.ignore_label);
   const double normalizer = loss_normalizer(normalization_, a.outer, a.inner, valid);
   normalizer_ = static_cast<T>(normalizer);
   top[0]->mutable_cpu_data()[0] = static_cast<T>(total / normalizer);
+  if (top.size() > 1) {
+    const DeviceOps<T> dev(ctx);
+    dev.copy(prob_.count(), dev.data(prob_), dev.mutable_data(*top[1]));
+  }
 }
 
 template <class T>
@@ -147,14 +142,13 @@ void InfogainLossLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom,
   T* prob = prob_.mutable_gpu_data(ctx);
   cuda::launch_softmax_forward<T>(ctx.cuda_stream(), positions, softmax_, bottom[0]->gpu_data(ctx),
                                   prob);
+  T* loss = item_loss_.mutable_gpu_data(ctx);
+  T* state = item_state_.mutable_gpu_data(ctx);
   cuda::launch_infogain_loss_forward<T>(ctx.cuda_stream(), positions, args_, prob,
                                         bottom[1]->gpu_data(ctx), infogain(bottom).gpu_data(ctx),
-                                        item_loss_.mutable_gpu_data(ctx),
-                                        item_state_.mutable_gpu_data(ctx));
-  // Two values per position come back for the label check and the fixed-order sum.
-  finish_forward(bottom, top);
-  if (top.size() > 1)
-    cuda::copy<T>(ctx, prob_.count(), prob_.gpu_data(ctx), top[1]->mutable_gpu_data(ctx));
+                                        loss, state);
+  // Only block sums come back, for the label report and the fixed-order sum.
+  finish_forward(ctx, loss, state, bottom, top);
 }
 
 template <class T>

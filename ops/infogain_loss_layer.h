@@ -5,6 +5,7 @@
 #include "core/layer.h"
 #include "cuda_kernels/infogain_loss.h"
 #include "cuda_kernels/softmax.h"
+#include "ops/class_label.h"
 
 namespace crema {
 
@@ -47,9 +48,10 @@ class InfogainLossLayer : public Layer<T> {
   const Tensor<T>& infogain(const TensorVec<T>& bottom) const {
     return bottom.size() > 2 ? *bottom[2] : infogain_;
   }
-  /// The host half of forward, after the per-position bodies ran (on either device): checks the
-  /// labels, sums the losses in a fixed order, sets the normalizer and writes top 0.
-  void finish_forward(const TensorVec<T>& bottom, const TensorVec<T>& top);
+  /// The end of forward on either device, after the per-position bodies: the label report and the
+  /// fixed-order sum (LabelLossSum), the normalizer, top 0, and the probabilities copied to top 1.
+  void finish_forward(Context& ctx, const T* loss, const T* state, const TensorVec<T>& bottom,
+                      const TensorVec<T>& top);
   /// The host half of backward on either device: rejects gradients for the labels and H and
   /// returns the loss weight over the normalizer.
   T backward_scale(const TensorVec<T>& top, const std::vector<bool>& propagate_down) const;
@@ -62,7 +64,8 @@ class InfogainLossLayer : public Layer<T> {
   Tensor<T> prob_;
   Tensor<T> item_loss_;   ///< loss per position
   Tensor<T> item_state_;  ///< decoded label per position
-  T normalizer_ = 1;      ///< of the last forward, reused by backward
+  LabelLossSum<T> loss_sum_;
+  T normalizer_ = 1;  ///< of the last forward, reused by backward
 };
 
 }  // namespace crema

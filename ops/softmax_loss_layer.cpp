@@ -10,11 +10,6 @@
 
 namespace crema {
 
-namespace {
-// Positions per block sum: few enough blocks that reading them back costs nothing.
-constexpr int64_t kLossBlock = 4096;
-}  // namespace
-
 template <class T>
 void SoftmaxWithLossLayer<T>::layer_setup(Context& ctx, const TensorVec<T>& bottom,
                                           const TensorVec<T>& top) {
@@ -66,32 +61,15 @@ void SoftmaxWithLossLayer<T>::forward_cpu(Context& ctx, const TensorVec<T>& bott
   parallel_for(ctx, positions, [&](int64_t i) { kernels::softmax_forward(i, sa, x, prob); });
   parallel_for(ctx, positions,
                [&](int64_t i) { kernels::softmax_loss_forward(i, la, prob, label, loss, state); });
-  blocks_.resize(static_cast<size_t>(num_blocks()));
-  kernels::LabelBlock* blocks = blocks_.data();
-  parallel_for(ctx, num_blocks(), [&](int64_t b) {
-    kernels::label_block_sum(b, positions, kLossBlock, loss, state, blocks);
-  });
-  finish_forward(ctx, blocks, bottom, top);
+  finish_forward(ctx, loss, state, bottom, top);
 }
 
 template <class T>
-int64_t SoftmaxWithLossLayer<T>::num_blocks() const {
-  return (softmax_.outer * softmax_.inner + kLossBlock - 1) / kLossBlock;
-}
-
-template <class T>
-void SoftmaxWithLossLayer<T>::finish_forward(Context& ctx, const kernels::LabelBlock* blocks,
+void SoftmaxWithLossLayer<T>::finish_forward(Context& ctx, const T* loss, const T* state,
                                              const TensorVec<T>& bottom, const TensorVec<T>& top) {
-  double total = 0;
-  int64_t valid = 0;
-  for (int64_t b = 0; b < num_blocks(); ++b) {
-    const int64_t bad = blocks[b].first_invalid;
-    if (bad >= 0)
-      throw_bad_label(bottom[1]->cpu_data()[bad], bad, loss_args_.channels, axis_,
-                      loss_args_.has_ignore_label, loss_args_.ignore_label);
-    total += blocks[b].sum;
-    valid += blocks[b].valid;
-  }
+  const auto [total, valid] = loss_sum_.sum(ctx, softmax_.outer * softmax_.inner, loss, state,
+                                            *bottom[1], loss_args_.channels, axis_,
+                                            loss_args_.has_ignore_label, loss_args_.ignore_label);
   const double normalizer = loss_normalizer(normalization_, softmax_.outer, softmax_.inner, valid);
   normalizer_ = static_cast<T>(normalizer);
   top[0]->mutable_cpu_data()[0] = static_cast<T>(total / normalizer);
@@ -129,10 +107,8 @@ void SoftmaxWithLossLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bott
   T* state = item_state_.mutable_gpu_data(ctx);
   cuda::launch_softmax_loss_forward<T>(ctx.cuda_stream(), positions, loss_args_, prob,
                                        bottom[1]->gpu_data(ctx), loss, state);
-  cuda::launch_label_block_sum<T>(ctx.cuda_stream(), num_blocks(), positions, kLossBlock, loss,
-                                  state, blocks_d_.resize(ctx, num_blocks()));
-  // Only the block sums come back, for the label report and the fixed-order sum.
-  finish_forward(ctx, blocks_d_.to_host(), bottom, top);
+  // Only block sums come back, for the label report and the fixed-order sum.
+  finish_forward(ctx, loss, state, bottom, top);
 }
 
 template <class T>

@@ -6,7 +6,7 @@
 #include "core/layer.h"
 #include "cuda_kernels/softmax.h"
 #include "cuda_kernels/softmax_loss.h"
-#include "ops/gpu_scratch.h"
+#include "ops/class_label.h"
 
 namespace crema {
 
@@ -42,22 +42,19 @@ class SoftmaxWithLossLayer : public Layer<T> {
 #endif
 
  private:
-  /// The host half of forward, after the per-position bodies and the block sums ran (on either
-  /// device): reports the first invalid label, adds the blocks in order, writes the loss and
-  /// copies the probabilities to top 1.
-  void finish_forward(Context& ctx, const kernels::LabelBlock* blocks, const TensorVec<T>& bottom,
+  /// The end of forward on either device, after the per-position bodies: the label report and the
+  /// fixed-order sum (LabelLossSum), the loss, and the probabilities copied to top 1.
+  void finish_forward(Context& ctx, const T* loss, const T* state, const TensorVec<T>& bottom,
                       const TensorVec<T>& top);
-  int64_t num_blocks() const;
   int axis_ = 1;
   LossParameter::NormalizationMode normalization_ = LossParameter::VALID;
   kernels::SoftmaxArgs softmax_;
   kernels::SoftmaxLossArgs loss_args_;
   Tensor<T> prob_;
-  Tensor<T> item_loss_;                      ///< loss per position
-  Tensor<T> item_state_;                     ///< decoded label per position (see decode_label)
-  T normalizer_ = 1;                         ///< of the last forward, reused by backward
-  std::vector<kernels::LabelBlock> blocks_;  ///< the CPU path's block sums
-  cuda::DeviceScratch<kernels::LabelBlock> blocks_d_;  ///< the GPU path's
+  Tensor<T> item_loss_;   ///< loss per position
+  Tensor<T> item_state_;  ///< decoded label per position (see decode_label)
+  T normalizer_ = 1;      ///< of the last forward, reused by backward
+  LabelLossSum<T> loss_sum_;
 };
 
 }  // namespace crema
