@@ -295,9 +295,9 @@ void BatchNormLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
   const kernels::BatchNormArgs a = args_;
   const T* dy = top[0]->gpu_diff(ctx);
   if (use_global_stats_) {
-    cuda::launch_scale_forward<T>(s, a.num * a.channels, {a.num, a.channels, a.spatial}, dy,
-                                  inv_std_.gpu_data(ctx), nullptr,
-                                  bottom[0]->mutable_gpu_diff(ctx));
+    cuda::launch_scale_forward_element<T>(s, bottom[0]->count(), {a.num, a.channels, a.spatial}, dy,
+                                          inv_std_.gpu_data(ctx), nullptr,
+                                          bottom[0]->mutable_gpu_diff(ctx));
     return;
   }
   if (cudnn_trained_) {

@@ -103,8 +103,8 @@ void BiasLayer<T>::backward_cpu(Context& ctx, const TensorVec<T>& top,
 template <class T>
 void BiasLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const TensorVec<T>& top) {
   const T* b = (bottom.size() > 1 ? bottom[1] : this->blobs_[0].get())->gpu_data(ctx);
-  cuda::launch_bias_forward<T>(ctx.cuda_stream(), dims_.outer * dims_.dim, dims_,
-                               bottom[0]->gpu_data(ctx), b, top[0]->mutable_gpu_data(ctx));
+  cuda::launch_bias_forward_element<T>(ctx.cuda_stream(), bottom[0]->count(), dims_,
+                                       bottom[0]->gpu_data(ctx), b, top[0]->mutable_gpu_data(ctx));
 }
 
 template <class T>

@@ -186,12 +186,12 @@ void BNLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const Ten
     T* gain = gain_.mutable_gpu_data(ctx);
     T* bias = bias_.mutable_gpu_data(ctx);
     cuda::launch_bn_fold<T>(s, c_n, scale, shift, mean, inv_std, gain, bias);
-    cuda::launch_scale_forward<T>(s, n_rows, rows, x, gain, bias, y);
+    cuda::launch_scale_forward_element<T>(s, bottom[0]->count(), rows, x, gain, bias, y);
     return;
   }
   T* xnorm = x_norm_.mutable_gpu_data(ctx);
   cuda::launch_batch_norm_forward<T>(s, n_rows, a, x, mean, inv_std, xnorm);
-  cuda::launch_scale_forward<T>(s, n_rows, rows, xnorm, scale, shift, y);
+  cuda::launch_scale_forward_element<T>(s, bottom[0]->count(), rows, xnorm, scale, shift, y);
 }
 
 template <class T>
@@ -225,8 +225,8 @@ void BNLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
     }
   }
   if (!propagate_down[0]) return;
-  cuda::launch_scale_forward<T>(s, n_rows, rows, dy, gain, nullptr,
-                                bottom[0]->mutable_gpu_diff(ctx));
+  cuda::launch_scale_forward_element<T>(s, bottom[0]->count(), rows, dy, gain, nullptr,
+                                        bottom[0]->mutable_gpu_diff(ctx));
 }
 #endif
 

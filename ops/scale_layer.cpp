@@ -100,8 +100,9 @@ void ScaleLayer<T>::forward_gpu(Context& ctx, const TensorVec<T>& bottom, const 
   // In place, the scale gradient still needs the input.
   if (top[0] == bottom[0]) cuda::copy(ctx, bottom[0]->count(), x, x_copy_.mutable_gpu_data(ctx));
   const T* b = bias_term_ ? this->blobs_[bias_index_]->gpu_data(ctx) : nullptr;
-  cuda::launch_scale_forward<T>(ctx.cuda_stream(), dims_.outer * dims_.dim, dims_, x,
-                                scale(bottom).gpu_data(ctx), b, top[0]->mutable_gpu_data(ctx));
+  cuda::launch_scale_forward_element<T>(ctx.cuda_stream(), bottom[0]->count(), dims_, x,
+                                        scale(bottom).gpu_data(ctx), b,
+                                        top[0]->mutable_gpu_data(ctx));
 }
 
 template <class T>
@@ -122,9 +123,9 @@ void ScaleLayer<T>::backward_gpu(Context& ctx, const TensorVec<T>& top,
     cuda::launch_scale_param_backward<T>(ctx.cuda_stream(), d.dim, d, dy, x, ds, learned);
   }
   if (propagate_down[0]) {
-    cuda::launch_scale_forward<T>(ctx.cuda_stream(), d.outer * d.dim, d, dy,
-                                  scale(bottom).gpu_data(ctx), nullptr,
-                                  bottom[0]->mutable_gpu_diff(ctx));
+    cuda::launch_scale_forward_element<T>(ctx.cuda_stream(), top[0]->count(), d, dy,
+                                          scale(bottom).gpu_data(ctx), nullptr,
+                                          bottom[0]->mutable_gpu_diff(ctx));
   }
 }
 #endif

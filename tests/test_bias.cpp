@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda_kernels/bias.h"
 #include "ops/bias_layer.h"
 #include "tests/gpu_compare.h"
 #include "tests/layer_checks.h"
@@ -164,6 +165,25 @@ TEST(Bias, BadParametersAndShapesThrow) {
   TensorVec<float> three{&x, &wrong, &wrong}, two_tops{&y, &y2};
   EXPECT_THROW(make_layer<float>(bias_text(""), ctx, three, top), ConfigError);
   EXPECT_THROW(make_layer<float>(bias_text(""), ctx, bottom, two_tops), ConfigError);
+}
+
+// The element form the GPU launches agrees with the row form the CPU runs, bit for bit, on
+// shapes with one-element axes.
+TEST(Bias, ElementFormMatchesRowForm) {
+  for (const kernels::BroadcastArgs a :
+       {kernels::BroadcastArgs{2, 3, 5}, kernels::BroadcastArgs{1, 4, 1},
+        kernels::BroadcastArgs{3, 1, 7}, kernels::BroadcastArgs{4, 6, 9}}) {
+    const int64_t n = a.outer * a.dim * a.inner;
+    const auto x = test::random_vector<float>(n, 211);
+    const auto b = test::random_vector<float>(a.dim, 212);
+    std::vector<float> rows(n), elems(n);
+    for (int64_t i = 0; i < a.outer * a.dim; ++i)
+      kernels::bias_forward(i, a, x.data(), b.data(), rows.data());
+    for (int64_t e = 0; e < n; ++e)
+      kernels::bias_forward_element(e, a, x.data(), b.data(), elems.data());
+    EXPECT_EQ(0, std::memcmp(rows.data(), elems.data(), n * sizeof(float)))
+        << a.outer << "x" << a.dim << "x" << a.inner;
+  }
 }
 
 // The layer's GPU path against its CPU path on every case (learned bias separate and in-place,

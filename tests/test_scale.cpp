@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda_kernels/scale.h"
 #include "ops/scale_layer.h"
 #include "tests/gpu_compare.h"
 #include "tests/layer_checks.h"
@@ -234,6 +235,28 @@ TEST(Scale, MismatchedScaleBottomThrowsShapeError) {
   auto learned = make_layer<float>(scale_text(""), ctx, one, top);
   x.reshape({2, 4, 4});
   EXPECT_THROW(learned->forward(ctx, one, top), ShapeError);
+}
+
+// The element form the GPU launches agrees with the row form the CPU runs, bit for bit, with and
+// without a bias, on shapes with one-element axes.
+TEST(Scale, ElementFormMatchesRowForm) {
+  for (const kernels::BroadcastArgs a :
+       {kernels::BroadcastArgs{2, 3, 5}, kernels::BroadcastArgs{1, 4, 1},
+        kernels::BroadcastArgs{3, 1, 7}, kernels::BroadcastArgs{4, 6, 9}}) {
+    const int64_t n = a.outer * a.dim * a.inner;
+    const auto x = test::random_vector<float>(n, 201);
+    const auto sc = test::random_vector<float>(a.dim, 202);
+    const auto b = test::random_vector<float>(a.dim, 203);
+    for (const float* bias : {static_cast<const float*>(nullptr), b.data()}) {
+      std::vector<float> rows(n), elems(n);
+      for (int64_t i = 0; i < a.outer * a.dim; ++i)
+        kernels::scale_forward(i, a, x.data(), sc.data(), bias, rows.data());
+      for (int64_t e = 0; e < n; ++e)
+        kernels::scale_forward_element(e, a, x.data(), sc.data(), bias, elems.data());
+      EXPECT_EQ(0, std::memcmp(rows.data(), elems.data(), n * sizeof(float)))
+          << a.outer << "x" << a.dim << "x" << a.inner << (bias ? " with bias" : "");
+    }
+  }
 }
 
 // The layer's GPU path against its CPU path on every case (learned scale separate and in-place,
