@@ -55,6 +55,18 @@ void ConvLayerBase<T>::check_bottoms(const TensorVec<T>& bottom, const TensorVec
   }
 }
 
+template <class T>
+int64_t ConvLayerBase<T>::set_im2col(int64_t in_c, int64_t in_h, int64_t in_w, int64_t out_h,
+                                     int64_t out_w, int64_t num) {
+  args_ = {in_c,      in_h,      in_w,        kernel_h_,   kernel_w_, pad_h_, pad_w_,
+           stride_h_, stride_w_, dilation_h_, dilation_w_, out_h,     out_w,  1};
+  const int64_t rows = in_c * kernel_h_ * kernel_w_;
+  args_.num = conv_chunk_size(rows * out_h * out_w, num);
+  const int64_t cols = args_.num * out_h * out_w;
+  col_buffer_.reshape({rows, cols});
+  return cols;
+}
+
 #if CREMA_WITH_CUDA
 template <class T>
 void ConvLayerBase<T>::set_descriptors(const Tensor<T>& bottom, const Tensor<T>& top) {

@@ -33,6 +33,10 @@ class ConvLayerBase : public Layer<T> {
   /// Checks that the bottoms are 4-d with the set-up channel count, share one shape, and are
   /// not their tops.
   void check_bottoms(const TensorVec<T>& bottom, const TensorVec<T>& top) const;
+  /// Sets args_ to E's im2col geometry, from an in_c x in_h x in_w input to out_h x out_w, over
+  /// chunks of images out of `num`, and sizes col_buffer_; returns the columns of one chunk.
+  int64_t set_im2col(int64_t in_c, int64_t in_h, int64_t in_w, int64_t out_h, int64_t out_w,
+                     int64_t num);
 
 #if CREMA_WITH_CUDA
   // cuDNN: one grouped convolution per bottom (no im2col), cudnnAddTensor for the bias.

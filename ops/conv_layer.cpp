@@ -4,7 +4,6 @@
 
 #include "core/blas.h"
 #include "core/parallel.h"
-#include "ops/conv_geometry.h"
 
 namespace crema {
 
@@ -24,24 +23,7 @@ void ConvolutionLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom,
   const int64_t out_h = (height + 2 * this->pad_h_ - ext_h) / this->stride_h_ + 1;
   const int64_t out_w = (width + 2 * this->pad_w_ - ext_w) / this->stride_w_ + 1;
   for (auto* t : top) t->reshape({b0.shape(0), this->num_output_, out_h, out_w});
-  this->args_ = {this->channels_,
-                 height,
-                 width,
-                 this->kernel_h_,
-                 this->kernel_w_,
-                 this->pad_h_,
-                 this->pad_w_,
-                 this->stride_h_,
-                 this->stride_w_,
-                 this->dilation_h_,
-                 this->dilation_w_,
-                 out_h,
-                 out_w,
-                 1};
-  this->args_.num = conv_chunk_size(
-      this->channels_ * this->kernel_h_ * this->kernel_w_ * out_h * out_w, b0.shape(0));
-  const int64_t cols = this->args_.num * out_h * out_w;
-  this->col_buffer_.reshape({this->channels_ * this->kernel_h_ * this->kernel_w_, cols});
+  const int64_t cols = this->set_im2col(this->channels_, height, width, out_h, out_w, b0.shape(0));
   out_buffer_.reshape({this->num_output_, cols});
   if (this->bias_term_) {
     bias_multiplier_.reshape({cols});

@@ -5,7 +5,6 @@
 #include "core/blas.h"
 #include "core/parallel.h"
 #include "cuda_kernels/bias.h"
-#include "ops/conv_geometry.h"
 
 namespace crema {
 
@@ -28,24 +27,9 @@ void DeconvolutionLayer<T>::reshape(Context& ctx, const TensorVec<T>& bottom,
                     this->pad_h_, "x", this->pad_w_,
                     "; need stride * (H - 1) + dilation * (kernel - 1) + 1 > 2 * pad");
   for (auto* t : top) t->reshape({b0.shape(0), this->num_output_, out_h, out_w});
-  this->args_ = {this->num_output_,
-                 out_h,
-                 out_w,
-                 this->kernel_h_,
-                 this->kernel_w_,
-                 this->pad_h_,
-                 this->pad_w_,
-                 this->stride_h_,
-                 this->stride_w_,
-                 this->dilation_h_,
-                 this->dilation_w_,
-                 height,
-                 width,
-                 1};
-  this->args_.num = conv_chunk_size(
-      this->num_output_ * this->kernel_h_ * this->kernel_w_ * height * width, b0.shape(0));
-  const int64_t cols = this->args_.num * height * width;
-  this->col_buffer_.reshape({this->num_output_ * this->kernel_h_ * this->kernel_w_, cols});
+  // E runs from this layer's top (num_output, OH, OW) to its bottom (H, W).
+  const int64_t cols =
+      this->set_im2col(this->num_output_, out_h, out_w, height, width, b0.shape(0));
   in_buffer_.reshape({this->channels_, cols});
 }
 
